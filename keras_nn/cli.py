@@ -1,0 +1,336 @@
+"""The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict.
+
+Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 1 anything else.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+
+
+def _timestamp():
+    return time.strftime("%Y%m%d-%H%M%S")
+
+
+def _split_list(text):
+    return [item.strip() for item in text.split(",") if item.strip()] if text else []
+
+
+def _console():
+    from rich.console import Console
+
+    # Off a terminal rich assumes 80 columns and truncates; tables are meant to be read whole in logs.
+    return Console(width=None if sys.stdout.isatty() else 160)
+
+
+def _print_table(title, columns, rows):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for column in columns:
+        table.add_column(column, justify="left" if column in ("model", "format", "file", "name") else "right", no_wrap=True)
+    for row in rows:
+        table.add_row(*[str(value) for value in row])
+    _console().print(table)
+
+
+# ----------------------------------------------------------------------------------------------- commands
+
+
+def cmd_list(args):
+    import keras_nn
+    from keras_nn.data import list_datasets
+    from keras_nn.models import get_model_entry
+    from keras_nn.training import recipe_names
+
+    _print_table(
+        "models",
+        ["name", "family", "description"],
+        [(n, get_model_entry(n).family, get_model_entry(n).description) for n in keras_nn.list_models()],
+    )
+    _print_table("recipes", ["name"], [(name,) for name in recipe_names()])
+    _print_table("data sets", ["name", "description"], list_datasets())
+    return EXIT_OK
+
+
+def _recipe_from_args(args):
+    from keras_nn.training import load_recipe
+
+    overrides = list(args.set or [])
+    if args.data:
+        overrides.append(f"data.source={args.data}")
+    if args.strategy:
+        overrides.append(f"training.strategy={args.strategy}")
+    if args.epochs is not None:
+        overrides.append(f"training.epochs={args.epochs}")
+    if args.mixed_precision:
+        overrides.append("training.mixed_precision=true")
+    if args.xla:
+        overrides.append("training.xla=true")
+    return load_recipe(args.recipe, overrides)
+
+
+def _print_metrics(run_dir, metrics):
+    shown = {k: v for k, v in metrics.items() if not isinstance(v, dict)}
+    _print_table(f"run {run_dir}", ["metric", "value"], sorted(shown.items()))
+    expected = metrics.get("expected")
+    if expected:
+        verdict = "met" if expected["met"] else "NOT met"
+        print(f"expected {expected['metric']} >= {expected['min']}: {verdict} ({expected['value']})")
+
+
+def cmd_train(args):
+    from keras_nn.training import train
+
+    config = _recipe_from_args(args)
+    output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
+    result = train(config, output, resume=args.resume)
+    _print_metrics(result.run_dir, result.metrics)
+    if (result.run_dir / "export" / "parity.json").exists():
+        _print_export_rows(json.loads((result.run_dir / "export" / "parity.json").read_text()), result.run_dir / "export")
+    return EXIT_OK
+
+
+def cmd_evaluate(args):
+    from keras_nn.training.trainer import evaluate_model, load_data, load_run
+
+    model, config = load_run(args.run_dir)
+    metrics = evaluate_model(model, load_data(config), config)
+    _print_metrics(args.run_dir, metrics)
+    return EXIT_OK
+
+
+def _load_inputs(path, what="--inputs"):
+    import numpy as np
+
+    from keras_nn.errors import DataError, MissingPathError
+
+    if not Path(path).is_file():
+        raise MissingPathError(f"{what} file {path!r} does not exist")
+    try:
+        return np.load(path, allow_pickle=False)
+    except ValueError as error:
+        raise DataError(f"{what} file {path!r} is not a .npy array ({error})") from None
+
+
+def _print_export_rows(parity, export_dir):
+    latency_path = Path(export_dir) / "latency.json"
+    latency = {row["file"]: row for row in json.loads(latency_path.read_text())} if latency_path.exists() else {}
+    rows = []
+    for row in parity:
+        name = os.path.basename(os.path.normpath(row["path"]))
+        timing = latency.get(name, {})
+        rows.append(
+            (
+                name,
+                row["runtime"],
+                f"{row.get('accuracy', float('nan')):.4f}" if "accuracy" in row else "-",
+                f"{row.get('top1_agreement', float('nan')):.4f}" if "top1_agreement" in row else "-",
+                f"{row['max_abs_error']:.2e}",
+                f"{timing['median_ms']:.3f}" if timing else "-",
+                f"{timing['size_bytes'] / 1024:.1f}" if timing else "-",
+            )
+        )
+    _print_table(
+        f"export {export_dir}",
+        ["file", "runtime", "accuracy", "top-1 agree", "max abs err", "median ms", "size KB"],
+        rows,
+    )
+
+
+def cmd_export(args):
+    from keras_nn.errors import MissingPathError
+    from keras_nn.export import export_model, export_run
+    from keras_nn.training.trainer import load_model_file
+
+    source = Path(args.source)
+    formats = _split_list(args.format)
+    quantize = _split_list(args.quantize)
+    if not source.exists():
+        raise MissingPathError(f"{str(source)!r} does not exist; give a run directory or a .keras file")
+    if source.is_dir() and not args.inputs:
+        report = export_run(source, formats=formats or None, quantize=quantize if args.quantize is not None else None)
+    else:
+        model = load_model_file(source if source.is_file() else source / "model.keras")
+        inputs = _load_inputs(args.inputs) if args.inputs else None
+        if "int8" in quantize and inputs is None:
+            from keras_nn.errors import ConfigError
+
+            raise ConfigError("--quantize int8 on a bare .keras file needs --inputs FILE.npy (calibration data)")
+        export_dir = Path(args.output) if args.output else source.parent / "export"
+        report = export_model(
+            model,
+            export_dir,
+            formats=formats or ("savedmodel", "tflite", "onnx"),
+            quantize=quantize,
+            representative_data=inputs,
+            verify_inputs=inputs if args.verify or inputs is not None else None,
+        )
+    for path in report.files:
+        print(f"wrote {path}")
+    if report.parity:
+        _print_export_rows(report.parity, report.export_dir)
+    return EXIT_OK
+
+
+def cmd_bench(args):
+    import numpy as np
+
+    from keras_nn.errors import MissingPathError
+    from keras_nn.export import benchmark
+    from keras_nn.export.runtimes import load_runner
+
+    export_dir = Path(args.export_dir)
+    if not export_dir.is_dir():
+        raise MissingPathError(f"export directory {str(export_dir)!r} does not exist")
+    paths = sorted(p for p in export_dir.iterdir() if p.suffix in (".tflite", ".onnx"))
+    if (export_dir / "saved_model").is_dir():
+        paths.insert(0, export_dir / "saved_model")
+    if not paths:
+        raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or saved_model/ to time")
+    if args.inputs:
+        inputs = _load_inputs(args.inputs)
+    else:
+        shape = [d if d > 0 else 1 for d in load_runner(paths[-1]).input_shape]
+        inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
+    rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
+    _print_table(
+        f"batch-1 latency, {args.runs} interleaved runs",
+        ["file", "size KB", "median ms", "p90 ms"],
+        [(r["file"], f"{r['size_bytes'] / 1024:.1f}", f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}") for r in rows],
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2))
+    return EXIT_OK
+
+
+def cmd_predict(args):
+    import numpy as np
+
+    from keras_nn.training.trainer import load_model_file
+
+    source = Path(args.model)
+    model = load_model_file(source / "model.keras" if source.is_dir() else source)
+    from keras_nn.export.signature import check_inputs
+
+    inputs = _load_inputs(args.inputs, what="input")
+    if inputs.ndim == len(model.inputs[0].shape) - 1:
+        inputs = inputs[None]
+    outputs = np.asarray(model.predict(check_inputs(model, inputs), verbose=0))
+    for index, row in enumerate(outputs):
+        print(f"{index}\tclass {int(row.argmax())}\tscore {float(row.max()):.4f}")
+    return EXIT_OK
+
+
+def cmd_quickstart(args):
+    from keras_nn.quickstart import run_quickstart
+
+    output = args.output or os.path.join("runs", f"quickstart-{_timestamp()}")
+    summary = run_quickstart(output)
+    _print_table(
+        f"keras-nn quickstart ({summary['seconds']:.0f} s) -> {output}",
+        ["model", "format", "accuracy", "max abs err", "median ms", "size KB"],
+        [
+            (
+                r["model"],
+                r["format"],
+                f"{r['accuracy']:.4f}",
+                "-" if r["max_abs_error"] is None else f"{r['max_abs_error']:.2e}",
+                "-" if r["median_ms"] is None else f"{r['median_ms']:.3f}",
+                f"{r['size_kb']:.1f}",
+            )
+            for r in summary["rows"]
+        ],
+    )
+    failed = [check for check in summary["checks"] if not check["ok"]]
+    for check in summary["checks"]:
+        print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['what']}")
+    return EXIT_FAILURE if failed else EXIT_OK
+
+
+# -------------------------------------------------------------------------------------------------- parser
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="keras-nn", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    commands.add_parser("list", help="models, recipes, embedded data sets").set_defaults(run=cmd_list)
+
+    quick = commands.add_parser("quickstart", help="train, export, verify and benchmark two models on digits")
+    quick.add_argument("--output", help="output directory (default runs/quickstart-TIMESTAMP)")
+    quick.set_defaults(run=cmd_quickstart)
+
+    train = commands.add_parser("train", help="train a recipe")
+    train.add_argument("recipe", help="a recipe name (keras-nn list) or a .yaml path")
+    train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe key, e.g. training.epochs=3")
+    train.add_argument("--data", help="tfds:NAME | dir:PATH | embedded:NAME")
+    train.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker", "tpu"])
+    train.add_argument("--epochs", type=int)
+    train.add_argument("--output", help="run directory (default runs/RECIPE-TIMESTAMP)")
+    train.add_argument("--mixed-precision", action="store_true", help="train in mixed_float16")
+    train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
+    train.add_argument("--resume", action="store_true", help="continue the interrupted run in --output")
+    train.set_defaults(run=cmd_train)
+
+    evaluate = commands.add_parser("evaluate", help="evaluate a run's model on its validation and test data")
+    evaluate.add_argument("run_dir")
+    evaluate.set_defaults(run=cmd_evaluate)
+
+    export = commands.add_parser("export", help="export a run or a .keras file")
+    export.add_argument("source", help="a run directory or a .keras file")
+    export.add_argument("--format", default="", help="comma list of savedmodel,tflite,onnx (default: the recipe's, or all)")
+    export.add_argument("--quantize", default=None, help="comma list of float16,dynamic,int8 TFLite variants")
+    export.add_argument("--inputs", help=".npy batch for calibration and parity (needed for a bare .keras with int8)")
+    export.add_argument("--verify", action="store_true", help="check parity in each runtime (runs always verify)")
+    export.add_argument("--output", help="export directory for a bare .keras file (default: beside it)")
+    export.set_defaults(run=cmd_export)
+
+    bench = commands.add_parser("bench", help="batch-1 latency table of every exported file")
+    bench.add_argument("export_dir")
+    bench.add_argument("--inputs", help=".npy batch; its first example is timed (default: random)")
+    bench.add_argument("--runs", type=int, default=100)
+    bench.add_argument("--threads", type=int, default=None)
+    bench.add_argument("--json", help="also write the table as JSON here")
+    bench.set_defaults(run=cmd_bench)
+
+    predict = commands.add_parser("predict", help="top-1 class of each example in a .npy batch")
+    predict.add_argument("model", help="a run directory or a .keras file")
+    predict.add_argument("inputs", help=".npy batch or single example")
+    predict.set_defaults(run=cmd_predict)
+    return parser
+
+
+def main(argv=None):
+    """Entry point of the `keras-nn` command; returns the exit code."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.version:
+        from keras_nn.version import __version__
+
+        print(__version__)
+        return EXIT_OK
+    if not args.command:
+        parser.print_help()
+        return EXIT_USAGE
+    from keras_nn.errors import UsageError
+
+    try:
+        return args.run(args)
+    except UsageError as error:
+        print(f"keras-nn: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("keras-nn: interrupted; `keras-nn train ... --output DIR --resume` continues a run", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

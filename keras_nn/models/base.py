@@ -1,0 +1,70 @@
+"""What every keras-nn model class shares: functional construction with a config of its own arguments."""
+
+import keras
+
+from keras_nn.errors import ConfigError, ShapeError
+
+
+class FunctionalModel(keras.Model):
+    """Base of keras-nn models built as a functional graph inside `__init__` (the keras-hub way).
+
+    A subclass builds `inputs` and `outputs`, calls `super().__init__(inputs=..., outputs=..., name=...)` and
+    records its constructor arguments with `self._init_arguments(locals())`. `get_config` then returns exactly
+    those arguments and `from_config` calls the constructor again, so `.keras` files reload into the same class.
+    The functional graph is what export needs: a static inference graph with named inputs.
+    """
+
+    def _init_arguments(self, arguments):
+        self._config = {
+            key: (list(value) if isinstance(value, tuple) else value)
+            for key, value in arguments.items()
+            if key not in ("self", "kwargs", "__class__", "name", "inputs", "outputs")
+        }
+
+    def get_config(self):
+        return {"name": self.name, "trainable": self.trainable, **self._config}
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        trainable = config.pop("trainable", True)
+        model = cls(**config)
+        model.trainable = trainable
+        return model
+
+
+def check_choice(name, value, choices):
+    """Raises `ConfigError` naming `name` when `value` is not one of `choices`."""
+    if value not in choices:
+        raise ConfigError(f"{name}={value!r} is not allowed; choose one of: {', '.join(map(str, choices))}")
+
+
+def check_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name}={value!r} must be a positive integer")
+
+
+def check_rate(name, value):
+    if not 0.0 <= float(value) < 1.0:
+        raise ConfigError(f"{name}={value!r} must be in [0, 1)")
+
+
+def check_input_shape(name, input_shape, rank, min_size=None):
+    """Validates a per-example `input_shape` of the given rank (channels last) and returns it as a tuple.
+
+    `min_size` is the smallest spatial size the model's downsampling accepts; a smaller input raises
+    `ShapeError` saying how small is too small.
+    """
+    if input_shape is None or len(tuple(input_shape)) != rank:
+        raise ShapeError(
+            f"{name} needs input_shape of rank {rank} (per example, no batch dim); got {input_shape!r}"
+        )
+    input_shape = tuple(None if d is None else int(d) for d in input_shape)
+    if min_size is not None:
+        spatial = [d for d in input_shape[:-1] if d is not None]
+        if any(d < min_size for d in spatial):
+            raise ShapeError(
+                f"{name}: input_shape {input_shape} is too small for its downsampling; each spatial size must "
+                f"be at least {min_size} (resize the data or use fewer stages)"
+            )
+    return input_shape

@@ -1,0 +1,143 @@
+"""Recurrent sequence classifiers: SimpleRNN, LSTM and GRU stacks over token or feature sequences."""
+
+import keras
+
+from keras_nn.errors import ConfigError
+from keras_nn.models.base import (
+    FunctionalModel,
+    check_choice,
+    check_input_shape,
+    check_positive_int,
+    check_rate,
+)
+from keras_nn.models.registry import register_model
+
+_RECURRENT_LAYERS = {
+    "simple_rnn": keras.layers.SimpleRNN,
+    "lstm": keras.layers.LSTM,
+    "gru": keras.layers.GRU,
+}
+
+
+@keras.saving.register_keras_serializable(package="keras_nn")
+class RecurrentClassifier(FunctionalModel):
+    """A stack of recurrent layers read out at the last step, with a dropout + dense head.
+
+    The input is either a float sequence `(timesteps, features)` (give `input_shape`) or token ids
+    (give `vocab_size`; an embedding comes first). Padded steps are masked: token id 0 with `mask_zero`, or
+    steps whose features all equal `mask_value` for float input, so padding never changes the prediction.
+    All but the last recurrent layer return full sequences; `bidirectional` wraps each layer.
+
+    Args:
+        num_classes: number of classes.
+        input_shape: `(timesteps, features)` for float input (timesteps may be None). Leave None with
+            `vocab_size`.
+        vocab_size: vocabulary size for token input (ids in `[0, vocab_size)`, 0 is padding).
+        sequence_length: length of token sequences (None for any length).
+        embedding_dim: embedding width for token input.
+        cell: `"lstm"`, `"gru"` or `"simple_rnn"`.
+        units: hidden units of each recurrent layer.
+        num_layers: stacked recurrent layers.
+        bidirectional: run each layer both ways and concatenate.
+        dropout: dropout on the inputs of each recurrent layer and before the classifier.
+        recurrent_dropout: dropout on the recurrent state (disables the cuDNN kernel on GPU).
+        mask_zero: mask token id 0 (token input).
+        mask_value: mask float steps whose features all equal this value (float input); None for no mask.
+        classifier_activation: `"softmax"` or None for logits.
+        name: model name.
+
+    Call arguments:
+        inputs: `(batch, timesteps, features)` floats or `(batch, timesteps)` int token ids.
+
+    Example:
+    >>> model = keras_nn.create_model("lstm_classifier", input_shape=(8, 8), num_classes=10,
+    ...                               units=64, bidirectional=True)
+    >>> model(np.zeros((2, 8, 8))).shape
+    (2, 10)
+
+    References:
+        Hochreiter & Schmidhuber, "Long Short-Term Memory", Neural Computation 1997.
+        Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder", 2014 (GRU),
+        https://arxiv.org/abs/1406.1078.
+        Schuster & Paliwal, "Bidirectional Recurrent Neural Networks", IEEE TSP 1997.
+    """
+
+    def __init__(
+        self,
+        num_classes=2,
+        input_shape=None,
+        vocab_size=None,
+        sequence_length=None,
+        embedding_dim=128,
+        cell="lstm",
+        units=128,
+        num_layers=1,
+        bidirectional=False,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        mask_zero=True,
+        mask_value=None,
+        classifier_activation="softmax",
+        name="recurrent_classifier",
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        check_positive_int("num_classes", num_classes)
+        check_positive_int("units", units)
+        check_positive_int("num_layers", num_layers)
+        check_choice("cell", cell, list(_RECURRENT_LAYERS))
+        check_rate("dropout", dropout)
+        check_rate("recurrent_dropout", recurrent_dropout)
+        check_choice("classifier_activation", classifier_activation, ["softmax", None])
+        if (input_shape is None) == (vocab_size is None):
+            raise ConfigError(
+                f"{name} needs exactly one of input_shape=(timesteps, features) for float sequences or "
+                f"vocab_size for token ids; got input_shape={input_shape!r}, vocab_size={vocab_size!r}"
+            )
+
+        if vocab_size is not None:
+            check_positive_int("vocab_size", vocab_size)
+            inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
+            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
+        else:
+            input_shape = check_input_shape(name, input_shape, rank=2)
+            inputs = keras.Input(shape=input_shape, name="sequences")
+            x = inputs
+            if mask_value is not None:
+                x = keras.layers.Masking(mask_value=mask_value, name="masking")(x)
+
+        recurrent_layer = _RECURRENT_LAYERS[cell]
+        for index in range(num_layers):
+            layer = recurrent_layer(
+                units,
+                return_sequences=index < num_layers - 1,
+                dropout=dropout,
+                recurrent_dropout=recurrent_dropout,
+                name=f"{cell}_{index + 1}",
+            )
+            if bidirectional:
+                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
+            x = layer(x)
+        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+        outputs = keras.layers.Dense(
+            num_classes, activation=classifier_activation, dtype="float32", name="predictions"
+        )(x)
+        super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
+        self._init_arguments(arguments)
+        self.num_classes = num_classes
+        self.classifier_activation = classifier_activation
+
+
+for _cell, _model_name, _description in [
+    ("simple_rnn", "rnn_classifier", "SimpleRNN sequence classifier (stacked, bidirectional, masking)"),
+    ("lstm", "lstm_classifier", "LSTM sequence classifier (stacked, bidirectional, masking)"),
+    ("gru", "gru_classifier", "GRU sequence classifier (stacked, bidirectional, masking)"),
+]:
+    register_model(
+        _model_name,
+        RecurrentClassifier,
+        family="recurrent",
+        description=_description,
+        paper="Hochreiter & Schmidhuber 1997; Cho et al. 2014",
+        cell=_cell,
+    )

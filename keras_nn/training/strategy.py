@@ -1,0 +1,79 @@
+"""Picks the `tf.distribute` strategy a run trains under, from `--strategy` and the hardware present."""
+
+import json
+import logging
+import os
+
+import tensorflow as tf
+
+from keras_nn.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+STRATEGY_NAMES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
+
+
+def _worker_count():
+    try:
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"TF_CONFIG is not valid JSON ({error}); fix or unset it") from None
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+
+
+def resolve_strategy_name(name="auto"):
+    """The concrete strategy `auto` stands for here: several workers in TF_CONFIG -> `multi_worker`,
+    more than one local GPU -> `mirrored`, else `one_device` (the GPU if there is one, else the CPU).
+    TPUs are only used when asked for, because finding one needs a cluster resolver round trip."""
+    if name not in STRATEGY_NAMES:
+        raise ConfigError(f"strategy {name!r} is not known; choose one of: {', '.join(STRATEGY_NAMES)}")
+    if name != "auto":
+        return name
+    if _worker_count() > 1:
+        return "multi_worker"
+    if len(tf.config.list_physical_devices("GPU")) > 1:
+        return "mirrored"
+    return "one_device"
+
+
+def get_strategy(name="auto"):
+    """Builds the strategy for `name` (see `resolve_strategy_name`).
+
+    Args:
+        name: `auto`, `one_device`, `mirrored` (all local GPUs), `multi_worker` (`TF_CONFIG` describes the
+            cluster), or `tpu` (`TPU_NAME` or a local TPU).
+
+    Returns:
+        A `tf.distribute.Strategy`. Build and compile the model inside `strategy.scope()`.
+    """
+    name = resolve_strategy_name(name)
+    if name == "one_device":
+        device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
+        strategy = tf.distribute.OneDeviceStrategy(device)
+    elif name == "mirrored":
+        strategy = tf.distribute.MirroredStrategy()
+    elif name == "multi_worker":
+        if _worker_count() < 1:
+            raise ConfigError(
+                "strategy 'multi_worker' needs TF_CONFIG with a cluster of workers "
+                '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
+                '"index": 0}}); set it on every worker'
+            )
+        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    else:
+        resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
+        tf.config.experimental_connect_to_cluster(resolver)
+        tf.tpu.experimental.initialize_tpu_system(resolver)
+        strategy = tf.distribute.TPUStrategy(resolver)
+    logger.info("training with %s over %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
+    return strategy
+
+
+def is_chief(strategy):
+    """True on the worker that writes the run directory (the only worker outside multi-worker runs)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+    )
