@@ -2,8 +2,9 @@
 
 Usage on a device::
 
-    python bench_device.py model.tflite model_int8.tflite model.onnx --input x.npy [--runs 100] [--warmup 10]
+    python bench_device.py model.tflite model.int8.tflite model.onnx --input x.npy [--runs 100] [--warmup 10]
         [--threads N] [--json latency.json]
+    python bench_device.py EXPORT_DIR            # every .tflite and .onnx file in the folder
 
 Every file is timed on the same batch-1 example, interleaved round by round, and a table of median and p90
 latency is printed with each median's ratio to the first file's. Exit codes: 0 ok, 2 for a missing file, an
@@ -21,7 +22,7 @@ import time
 import numpy as np
 
 try:
-    from .edge_common import EdgeKitUsageError, checked_batch, fail, load_npy
+    from .edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
     from .run_onnx import ONNXRunner
     from .run_tflite import TFLiteRunner
 except ImportError:
@@ -29,7 +30,7 @@ except ImportError:
     _HERE = os.path.dirname(os.path.abspath(__file__))
     if _HERE not in sys.path:
         sys.path.insert(0, _HERE)
-    from edge_common import EdgeKitUsageError, checked_batch, fail, load_npy
+    from edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
     from run_onnx import ONNXRunner
     from run_tflite import TFLiteRunner
 
@@ -76,7 +77,13 @@ def time_runners(runners: dict, sample: np.ndarray, warmup: int = 10, runs: int 
     if not names:
         return []
     # Quantization and casting happen here, outside the timed part.
-    prepared = {name: runners[name].prepare(sample) for name in names}
+    prepared = {}
+    for name in names:
+        try:
+            prepared[name] = runners[name].prepare(sample)
+        except InputShapeError as err:
+            # All files are timed on one sample; say which of them does not take it.
+            raise InputShapeError(f"{name}: {err}") from None
     for _ in range(warmup):
         for name in names:
             runners[name].invoke_prepared(prepared[name])
@@ -126,6 +133,25 @@ def format_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def expand_paths(paths: list[str]) -> list[str]:
+    """Files as given; a folder stands for its ``.tflite`` and ``.onnx`` files (sorted, not recursive)."""
+    files = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(
+                os.path.join(path, f)
+                for f in os.listdir(path)
+                if os.path.splitext(f)[1].lower() in RUNNERS and os.path.isfile(os.path.join(path, f))
+            )
+            if not found:
+                allowed = ", ".join(sorted(RUNNERS))
+                raise EdgeKitUsageError(f"no model files ({allowed}) in folder {path}")
+            files.extend(found)
+        else:
+            files.append(path)
+    return files
+
+
 def _unique_names(paths: list[str]) -> list[str]:
     names = [os.path.basename(p) for p in paths]
     # Two files with the same name in different folders: show the paths so the rows stay apart.
@@ -137,7 +163,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog=prog, description="Latency of .tflite and .onnx models on this device, interleaved, batch 1."
     )
-    parser.add_argument("files", nargs="+", help="exported models (.tflite, .onnx)")
+    parser.add_argument(
+        "files", nargs="+", help="exported models (.tflite, .onnx), or folders to take every model file from"
+    )
     parser.add_argument("--input", help="a .npy sample (one example, or a batch: the first example is used)")
     parser.add_argument("--runs", type=int, default=100, help="timed rounds (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed rounds first (default 10)")
@@ -148,10 +176,9 @@ def main(argv=None) -> int:
         return fail(prog, f"--threads must be >= 1, got {args.threads}")
 
     try:
-        names = _unique_names(args.files)
-        runners = {
-            name: load_runner(path, args.threads) for name, path in zip(names, args.files, strict=True)
-        }
+        files = expand_paths(args.files)
+        names = _unique_names(files)
+        runners = {name: load_runner(path, args.threads) for name, path in zip(names, files, strict=True)}
         first = runners[names[0]]
         if args.input:
             sample = checked_batch(load_npy(args.input), first.input_shape, args.input)[:1]
@@ -161,7 +188,7 @@ def main(argv=None) -> int:
     except (FileNotFoundError, EdgeKitUsageError, ImportError) as err:
         return fail(prog, str(err))
 
-    for row, path in zip(results, args.files, strict=True):
+    for row, path in zip(results, files, strict=True):
         row["path"] = path
         row["size_kb"] = os.path.getsize(path) / 1024.0
     print(format_table(results))

@@ -114,7 +114,9 @@ def load_npy(path: str) -> np.ndarray:
 
 
 def format_prediction(index: int, output: np.ndarray) -> str:
-    """One line per example: top-1 class and its score for a vector of scores, else the output's shape."""
+    """One line per example: top-1 class and score for a vector, the value for a scalar, else the shape."""
+    if output.ndim == 0:
+        return f"{index}\tvalue {float(output):.4f}"
     if output.ndim == 1 and output.size > 0:
         top = int(np.argmax(output))
         return f"{index}\tclass {top}\tscore {float(output[top]):.4f}"

@@ -110,10 +110,12 @@ class ONNXRunner:
 
     @property
     def input_dtype(self) -> np.dtype:
+        """The input's element type; inputs are cast to it."""
         return np.dtype(_ONNX_DTYPES.get(self._input.type, np.float32))
 
     @property
     def output_dtype(self) -> np.dtype:
+        """The raw output's element type; ``run`` returns float32 whatever it is."""
         return np.dtype(_ONNX_DTYPES.get(self._output.type, np.float32))
 
     def prepare(self, x1: np.ndarray) -> dict:

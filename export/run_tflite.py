@@ -86,10 +86,12 @@ class TFLiteRunner:
 
     @property
     def input_dtype(self) -> np.dtype:
+        """The input tensor's element type (int8/uint8 for a fully quantized TFLite model)."""
         return np.dtype(self._input["dtype"])
 
     @property
     def output_dtype(self) -> np.dtype:
+        """The raw output's element type; ``run`` returns float32 whatever it is."""
         return np.dtype(self._output["dtype"])
 
     def _quantize(self, x: np.ndarray) -> np.ndarray:

@@ -97,9 +97,10 @@ def load_dir(
 
 
 def _visible_files(folder: Path) -> list[Path]:
-    # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data.
+    # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data. Symlinked sub-folders are
+    # not followed (a link loop would never end); a class folder itself may be a link.
     files = []
-    for dirpath, dirnames, filenames in os.walk(folder, followlinks=True):
+    for dirpath, dirnames, filenames in os.walk(folder):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
     return files

@@ -2,6 +2,7 @@
 SavedModel. A runner has `input_shape`, `run(batch) -> float32 outputs`, and `prepare`/`invoke_prepared` for
 latency timing."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -42,8 +43,9 @@ def format_of(path):
     if path.is_dir():
         return "savedmodel"
     if path.suffix == ".tflite":
-        parts = path.name.split(".")
-        return f"tflite-{parts[-2] if len(parts) > 2 else 'float32'}"
+        words = set(re.split(r"[._-]", path.stem))
+        variant = next((mode for mode in ("float16", "dynamic", "int8") if mode in words), "float32")
+        return f"tflite-{variant}"
     return path.suffix.lstrip(".")
 
 

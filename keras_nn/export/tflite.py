@@ -6,12 +6,11 @@ import os
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 from keras_nn.errors import ConfigError, ExportError
 from keras_nn.export.savedmodel import to_saved_model
-from keras_nn.export.signature import check_inputs, has_recurrent_layers, model_input
+from keras_nn.export.signature import check_inputs, has_recurrent_layers, model_input_signature
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +81,7 @@ def to_tflite(model, path, quantize=None, representative_data=None, rnn_form="au
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    float_input = np.dtype(model_input(model).dtype).kind == "f"
+    float_input = model_input_signature(model)[1].is_floating
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".tflite-") as staging:
         saved_model = to_saved_model(model, os.path.join(staging, "saved_model"))
         converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model))

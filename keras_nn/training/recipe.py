@@ -6,6 +6,7 @@ value raises `ConfigError` naming the key, the value and what is allowed. `--set
 parsed as YAML scalars/lists (`--set data.image_size=[32,32]`, `--set training.epochs=3`).
 """
 
+import contextlib
 import copy
 import dataclasses
 import difflib
@@ -37,6 +38,10 @@ class Field:
                 return None
             raise ConfigError(f"recipe key {key!r} must not be empty (default {self.default!r})")
         if self.types is not _ANY:
+            if float in self.types and isinstance(value, str):
+                # YAML 1.1 reads 1e-3 (no dot) as a string; take it as the number it plainly is.
+                with contextlib.suppress(ValueError):
+                    value = float(value)
             if float in self.types and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if int in self.types and isinstance(value, float) and value.is_integer() and float not in self.types:

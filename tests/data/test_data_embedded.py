@@ -41,8 +41,11 @@ def test_values_are_normalized_digits(digits_image):
     np.testing.assert_array_equal(x * 16, np.round(x * 16))
     # And the examples are the real digits: each one appears in sklearn's data with the same label.
     digits = load_digits()
-    lookup = {img.astype(np.float32).tobytes(): label for img, label in zip(digits.images, digits.target)}
-    for image, label in zip(x[:50], y[:50]):
+    lookup = {
+        img.astype(np.float32).tobytes(): label
+        for img, label in zip(digits.images, digits.target, strict=True)
+    }
+    for image, label in zip(x[:50], y[:50], strict=True):
         assert lookup[(image[..., 0] * 16).tobytes()] == label
 
 

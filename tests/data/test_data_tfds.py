@@ -118,8 +118,16 @@ def test_plan_splits_uses_existing_splits():
         "validation": "validation",
         "test": "test",
     }
-    assert plan_splits({"train", "test"}, opts) == {"train": "train[:90%]", "validation": "train[90%:]", "test": "test"}
-    assert plan_splits({"train"}, opts) == {"train": "train[:72%]", "validation": "train[72%:80%]", "test": "train[80%:]"}
+    assert plan_splits({"train", "test"}, opts) == {
+        "train": "train[:90%]",
+        "validation": "train[90%:]",
+        "test": "test",
+    }
+    assert plan_splits({"train"}, opts) == {
+        "train": "train[:72%]",
+        "validation": "train[72%:80%]",
+        "test": "train[80%:]",
+    }
     assert plan_splits({"train", "test"}, LoadOptions(validation_fraction=0.0))["train"] == "train"
 
 

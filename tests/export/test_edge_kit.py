@@ -17,6 +17,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+
 from keras_nn.edge.bench_device import load_runner, time_runners
 from keras_nn.edge.run_onnx import ONNXRunner
 from keras_nn.edge.run_tflite import TFLiteRunner
@@ -392,6 +393,17 @@ def test_cli_bench_device(kit, device_kit, tmp_path):
     assert data["sample_shape"] == [1, 8, 8, 1]
     assert [r["name"] for r in data["results"]] == [f.name for f in files]
     assert all(r["runs"] == 5 and r["median_ms"] > 0 and r["size_kb"] > 0 for r in data["results"])
+
+    # A folder stands for its model files, in name order.
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for f in files:
+        shutil.copy(f, folder / f.name)
+    (folder / "notes.txt").write_text("not a model")
+    proc = _run_script(device_kit, "bench_device.py", folder, "--runs", "2", "--warmup", "0")
+    assert proc.returncode == 0, proc.stderr
+    rows = [line.split()[0] for line in proc.stdout.splitlines()[1:]]
+    assert rows == sorted(f.name for f in files)
 
     # Without --input a random sample of the first file's input shape is used (dynamic dims -> 1).
     proc = _run_script(
