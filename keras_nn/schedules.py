@@ -71,7 +71,9 @@ def build_schedule(config, learning_rate, steps_per_epoch, epochs):
         schedule = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps, alpha=alpha)
     elif name == "step":
         step = config["step_epochs"] * steps_per_epoch
-        boundaries = list(range(step, decay_steps, step))
+        # PiecewiseConstantDecay keeps values[k] while step <= boundaries[k]; step is 0-based, so the decay
+        # lands on the first step of each new period.
+        boundaries = [b - 1 for b in range(step, decay_steps, step)]
         values = [learning_rate * config["decay_rate"] ** k for k in range(len(boundaries) + 1)]
         schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values) if boundaries else learning_rate
     elif name == "exponential":
