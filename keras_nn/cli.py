@@ -199,10 +199,14 @@ def cmd_bench(args):
         shape = [d if d > 0 else 1 for d in load_runner(paths[-1]).input_shape]
         inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
     rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
+    baseline = rows[0]["median_ms"]
     _print_table(
-        f"batch-1 latency, {args.runs} interleaved runs",
-        ["file", "size KB", "median ms", "p90 ms"],
-        [(r["file"], f"{r['size_bytes'] / 1024:.1f}", f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}") for r in rows],
+        f"batch-1 latency, {args.runs} interleaved runs (ratio: median against {rows[0]['file']})",
+        ["file", "size KB", "median ms", "p90 ms", "ratio"],
+        [
+            (r["file"], f"{r['size_bytes'] / 1024:.1f}", f"{r['median_ms']:.3f}", f"{r['p90_ms']:.3f}", f"{r['median_ms'] / baseline:.2f}")
+            for r in rows
+        ],
     )
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2))

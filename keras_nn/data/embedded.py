@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
-from keras_nn.data.pipeline import LoadOptions, assemble, image_preprocess, resolve_form, split_indices
+from keras_nn.data.pipeline import LoadOptions, assemble, image_preprocess, resolve_form, split_examples
 from keras_nn.errors import UnknownDatasetError
 
 
@@ -116,20 +116,14 @@ def load_embedded(name: str, form: str, opts: LoadOptions, source: str | None = 
         image_size=opts.image_size,
         squeeze_channels=form == "sequence",
     )
-    parts = split_indices(
+    examples, counts = split_examples(
         labels,
-        validation_fraction=opts.validation_fraction,
-        test_fraction=opts.test_fraction,
-        seed=opts.seed,
-        source=source,
+        opts,
+        source,
+        lambda idx: tf.data.Dataset.from_tensor_slices((images[idx], labels[idx])).map(
+            lambda x, y: (preprocess(x), y), num_parallel_calls=tf.data.AUTOTUNE
+        ),
     )
-    examples = {}
-    for split, idx in parts.items():
-        if idx is None:
-            examples[split] = None
-            continue
-        ds = tf.data.Dataset.from_tensor_slices((images[idx], labels[idx]))
-        examples[split] = ds.map(lambda x, y: (preprocess(x), y), num_parallel_calls=tf.data.AUTOTUNE)
     height, width = opts.image_size or images.shape[1:3]
     input_shape = (height, width) if form == "sequence" else (height, width, channels)
     return assemble(
@@ -140,5 +134,5 @@ def load_embedded(name: str, form: str, opts: LoadOptions, source: str | None = 
         class_names=class_names,
         form=form,
         source=source,
-        num_examples={split: len(idx) for split, idx in parts.items() if idx is not None},
+        num_examples=counts,
     )

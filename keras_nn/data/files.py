@@ -28,7 +28,7 @@ from keras_nn.data.pipeline import (
     image_preprocess,
     is_int,
     resolve_form,
-    split_indices,
+    split_examples,
 )
 from keras_nn.errors import ConfigError, DataError, MissingPathError
 
@@ -203,7 +203,7 @@ def _image_folder(root: Path, images: list, class_names: list[str], form: str, o
         image = tf.ensure_shape(image, static_shape)
         return preprocess(image), label
 
-    examples = _split_examples(
+    examples, counts = split_examples(
         labels,
         opts,
         source,
@@ -214,28 +214,32 @@ def _image_folder(root: Path, images: list, class_names: list[str], form: str, o
     out_h, out_w = opts.image_size or (height, width)
     input_shape = (out_h, out_w) if form == "sequence" else (out_h, out_w, channels)
     return assemble(
-        examples[0],
+        examples,
         opts,
         num_classes=len(class_names),
         input_shape=input_shape,
         class_names=class_names,
         form=form,
         source=source,
-        num_examples=examples[1],
+        num_examples=counts,
     )
 
 
 def _text_folder(texts: list, class_names: list[str], form: str, opts: LoadOptions, *, source: str):
     paths = np.array([str(file) for file, _ in texts])
     labels = np.array([label for _, label in texts], dtype=np.int32)
-    examples, counts = _split_examples(
-        labels,
-        opts,
-        source,
-        lambda idx: tf.data.Dataset.from_tensor_slices((paths[idx], labels[idx])).map(
+
+    def make(idx):
+        return tf.data.Dataset.from_tensor_slices((paths[idx], labels[idx])).map(
             lambda path, label: (tf.io.read_file(path), label), num_parallel_calls=tf.data.AUTOTUNE
-        ),
-    )
+        )
+
+    return _text_dataset(labels, class_names, make, form, opts, source)
+
+
+def _text_dataset(labels, class_names, make, form, opts, source):
+    """Splits text examples by label, `make(indices)` building each split's (string, label) dataset."""
+    examples, counts = split_examples(labels, opts, source, make)
     return assemble(
         examples,
         opts,
@@ -246,20 +250,6 @@ def _text_folder(texts: list, class_names: list[str], form: str, opts: LoadOptio
         source=source,
         num_examples=counts,
     )
-
-
-def _split_examples(labels: np.ndarray, opts: LoadOptions, source: str, make):
-    """Splits by label and builds each split's dataset with `make(indices)`; returns (examples, counts)."""
-    parts = split_indices(
-        labels,
-        validation_fraction=opts.validation_fraction,
-        test_fraction=opts.test_fraction,
-        seed=opts.seed,
-        source=source,
-    )
-    examples = {split: (make(idx) if idx is not None else None) for split, idx in parts.items()}
-    counts = {split: len(idx) for split, idx in parts.items() if idx is not None}
-    return examples, counts
 
 
 # ----------------------------------------------------------------------------------------------- tables
@@ -361,7 +351,7 @@ def _header_table(path, header, rows, form, opts, label_column, timesteps, sourc
             )
         x = x.reshape(len(x), steps, num_features // steps)
     labels, class_names = _class_ids(_checked_labels(raw_labels, source, first_line=2))
-    examples, counts = _split_examples(
+    examples, counts = split_examples(
         labels, opts, source, lambda idx: tf.data.Dataset.from_tensor_slices((x[idx], labels[idx]))
     )
     return assemble(
@@ -403,19 +393,11 @@ def _text_table(raw_labels, strings, form, opts, source, first_line):
     form = resolve_form(form, ("text",), source)
     labels, class_names = _class_ids(_checked_labels(raw_labels, source, first_line))
     strings = np.array(strings, dtype=object)
-    examples, counts = _split_examples(
+    return _text_dataset(
         labels,
+        class_names,
+        lambda idx: tf.data.Dataset.from_tensor_slices((strings[idx].tolist(), labels[idx])),
+        form,
         opts,
         source,
-        lambda idx: tf.data.Dataset.from_tensor_slices((strings[idx].tolist(), labels[idx])),
-    )
-    return assemble(
-        examples,
-        opts,
-        num_classes=len(class_names),
-        input_shape=(),
-        class_names=class_names,
-        form=form,
-        source=source,
-        num_examples=counts,
     )

@@ -342,3 +342,17 @@ def assemble(
         num_examples=counts,
         _examples={split: examples.get(split) for split in SPLITS},
     )
+
+
+def split_examples(labels: np.ndarray, opts: LoadOptions, source: str, make):
+    """Splits by label and builds each split's dataset with `make(indices)`; returns (examples, counts)."""
+    parts = split_indices(
+        labels,
+        validation_fraction=opts.validation_fraction,
+        test_fraction=opts.test_fraction,
+        seed=opts.seed,
+        source=source,
+    )
+    examples = {split: (make(idx) if idx is not None else None) for split, idx in parts.items()}
+    counts = {split: len(idx) for split, idx in parts.items() if idx is not None}
+    return examples, counts

@@ -33,6 +33,13 @@ class FunctionalModel(keras.Model):
         return model
 
 
+def classifier_head(x, num_classes, classifier_activation, dropout):
+    """Dropout then the output layer. The output layer runs in float32, so mixed-precision training keeps a
+    stable softmax and loss (the Keras mixed-precision guide's advice)."""
+    x = keras.layers.Dropout(dropout, name="head_dropout")(x)
+    return keras.layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
+
+
 def check_choice(name, value, choices):
     """Raises `ConfigError` naming `name` when `value` is not one of `choices`."""
     if value not in choices:

@@ -9,6 +9,7 @@ from keras_nn.models.base import (
     check_input_shape,
     check_positive_int,
     check_rate,
+    classifier_head,
 )
 from keras_nn.models.registry import register_model
 
@@ -118,10 +119,7 @@ class RecurrentClassifier(FunctionalModel):
             if bidirectional:
                 layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
             x = layer(x)
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        outputs = keras.layers.Dense(
-            num_classes, activation=classifier_activation, dtype="float32", name="predictions"
-        )(x)
+        outputs = classifier_head(x, num_classes, classifier_activation, dropout)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self._init_arguments(arguments)
         self.num_classes = num_classes

@@ -9,6 +9,7 @@ from keras_nn.models.base import (
     check_input_shape,
     check_positive_int,
     check_rate,
+    classifier_head,
 )
 from keras_nn.models.registry import register_model
 
@@ -91,11 +92,7 @@ class SimpleCNN(FunctionalModel):
         if dense_units:
             x = keras.layers.Dropout(dropout, name="hidden_dropout")(x)
             x = keras.layers.Dense(dense_units, activation="relu", name="hidden")(x)
-        x = keras.layers.Dropout(dropout, name="head_dropout")(x)
-        # The head runs in float32 so mixed-precision training keeps a stable softmax and loss.
-        outputs = keras.layers.Dense(
-            num_classes, activation=classifier_activation, dtype="float32", name="predictions"
-        )(x)
+        outputs = classifier_head(x, num_classes, classifier_activation, dropout)
         super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
         self._init_arguments(arguments)
         self.num_classes = num_classes
