@@ -73,7 +73,8 @@ OPEN = "*"
 SCHEMA = {
     "name": Field((str,), "", help="recipe name"),
     "description": Field((str,), "", help="what the recipe trains"),
-    "task": Field((str,), "classification", choices=("classification",), help="what the model predicts"),
+    "task": Field((str,), "classification", help="what the model predicts: a name in keras_nn.training.tasks.TASKS"),
+    "task_options": {OPEN: Field(_ANY, help="the task's own keys; the task checks them")},
     "model": {
         "name": Field((str,), "simple_cnn", help="a name from `keras-nn list`"),
         OPEN: Field(_ANY, help="create_model arguments (num_classes and input_shape come from the data)"),
@@ -182,6 +183,9 @@ def _validate(raw, schema, path=""):
 def validate(raw):
     """Checks a raw recipe mapping against `SCHEMA` and returns it with every default filled in."""
     resolved = _validate(raw or {}, SCHEMA)
+    from keras_nn.training.tasks import get_task  # the task registry imports TensorFlow; load it late
+
+    resolved["task_options"] = get_task(resolved["task"]).check_options(resolved["task_options"])
     size = resolved["data"]["image_size"]
     if size is not None and (len(size) != 2 or not all(isinstance(v, int) and v > 0 for v in size)):
         raise ConfigError(f"recipe key 'data.image_size' = {size!r} must be [height, width] of positive integers")

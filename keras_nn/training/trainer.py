@@ -20,13 +20,11 @@ from pathlib import Path
 import keras
 import yaml
 
-from keras_nn.data import load_dataset
 from keras_nn.errors import ConfigError, MissingPathError, ModelFileError, OutputDirError
-from keras_nn.models import create_model
-from keras_nn.schedules import build_schedule
 from keras_nn.training import recipe as recipes
 from keras_nn.training.callbacks import standard_callbacks, tidy_history
 from keras_nn.training.strategy import get_strategy, is_chief
+from keras_nn.training.tasks import get_task
 from keras_nn.viz import plot_history
 
 logger = logging.getLogger(__name__)
@@ -43,78 +41,13 @@ class RunResult:
 
 
 def load_data(config):
-    """The `DatasetBundle` a resolved recipe describes."""
-    data = config["data"]
-    return load_dataset(
-        data["source"],
-        form=data["form"],
-        batch_size=data["batch_size"],
-        image_size=data["image_size"],
-        data_dir=data["data_dir"],
-        validation_fraction=data["validation_fraction"],
-        test_fraction=data["test_fraction"],
-        seed=config["training"]["seed"],
-        cache=data["cache"],
-        shuffle_buffer=data["shuffle_buffer"],
-        label_column=data["label_column"],
-        timesteps=data["timesteps"],
-    )
+    """The `DatasetBundle` a resolved recipe describes (through its task)."""
+    return get_task(config["task"]).load_data(config)
 
 
 def build_model(config, bundle):
-    """Creates the recipe's model with `num_classes` and the input shape taken from the data."""
-    arguments = {key: value for key, value in config["model"].items() if key != "name"}
-    arguments.setdefault("num_classes", bundle.num_classes)
-    if bundle.form == "text":
-        raise ConfigError(
-            f"data {bundle.source!r} is raw text; this recipe's model {config['model']['name']!r} needs "
-            "numbers (text vectorization arrives with the sequence recipes)"
-        )
-    arguments.setdefault("input_shape", tuple(bundle.input_shape))
-    return create_model(config["model"]["name"], **arguments)
-
-
-def build_optimizer(config, steps_per_epoch):
-    section = config["optimizer"]
-    learning_rate = build_schedule(
-        config["schedule"], section["learning_rate"], steps_per_epoch, config["training"]["epochs"]
-    )
-    common = {"learning_rate": learning_rate, "clipnorm": section["clipnorm"]}
-    name = section["name"]
-    if name == "adam":
-        return keras.optimizers.Adam(**common, weight_decay=section["weight_decay"])
-    if name == "adamw":
-        return keras.optimizers.AdamW(**common, weight_decay=section["weight_decay"] or 0.004)
-    if name == "sgd":
-        return keras.optimizers.SGD(**common, momentum=section["momentum"], weight_decay=section["weight_decay"])
-    return keras.optimizers.RMSprop(**common, weight_decay=section["weight_decay"])
-
-
-def compile_model(model, config, steps_per_epoch):
-    """Compiles with the recipe's optimizer, cross-entropy (label smoothing optional) and accuracy."""
-    training = config["training"]
-    from_logits = getattr(model, "classifier_activation", "softmax") is None
-    if training["label_smoothing"]:
-        loss = keras.losses.CategoricalCrossentropy(from_logits=from_logits, label_smoothing=training["label_smoothing"])
-        metrics = [keras.metrics.CategoricalAccuracy(name="accuracy")]
-    else:
-        loss = keras.losses.SparseCategoricalCrossentropy(from_logits=from_logits)
-        metrics = [keras.metrics.SparseCategoricalAccuracy(name="accuracy")]
-    model.compile(
-        optimizer=build_optimizer(config, steps_per_epoch),
-        loss=loss,
-        metrics=metrics,
-        jit_compile=True if training["xla"] else "auto",
-        steps_per_execution=training["steps_per_execution"],
-    )
-
-
-def _labels_for_loss(dataset, config, num_classes):
-    if not config["training"]["label_smoothing"] or dataset is None:
-        return dataset
-    import tensorflow as tf
-
-    return dataset.map(lambda x, y: (x, tf.one_hot(y, num_classes)), num_parallel_calls=tf.data.AUTOTUNE)
+    """The recipe's model for its data (through its task)."""
+    return get_task(config["task"]).build_model(config, bundle)
 
 
 def check_run_dir(run_dir, config, resume):
@@ -187,11 +120,12 @@ def train(config, output_dir, resume=False, verbose="auto", callbacks=(), export
         keras.config.set_dtype_policy("mixed_float16")
     try:
         strategy = get_strategy(training["strategy"])
-        bundle = load_data(config)
+        task = get_task(config["task"])
+        bundle = task.load_data(config)
         steps_per_epoch = max(math.ceil(bundle.num_examples["train"] / config["data"]["batch_size"]), 1)
         with strategy.scope():
-            model = build_model(config, bundle)
-            compile_model(model, config, steps_per_epoch)
+            model = task.build_model(config, bundle)
+            task.compile(model, config, steps_per_epoch)
             # Build the optimizer's state now: BackupAndRestore restores into it before the first step.
             model.optimizer.build(model.trainable_variables)
 
@@ -204,13 +138,12 @@ def train(config, output_dir, resume=False, verbose="auto", callbacks=(), export
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
         started = time.perf_counter()
-        history = model.fit(
-            _labels_for_loss(bundle.train, config, bundle.num_classes),
-            validation_data=_labels_for_loss(bundle.validation, config, bundle.num_classes),
-            epochs=training["epochs"],
+        history = task.fit(
+            model,
+            bundle,
+            config,
             callbacks=[*standard_callbacks(write_dir, training, resume), *callbacks],
             verbose=verbose,
-            shuffle=False,  # the tf.data pipeline shuffles
         )
         train_seconds = time.perf_counter() - started
         if not chief:
@@ -219,6 +152,7 @@ def train(config, output_dir, resume=False, verbose="auto", callbacks=(), export
 
         tidy_history(run_dir / "history.csv")
         metrics = evaluate_model(model, bundle, config)
+        metrics.update(task.report(model, bundle, config, run_dir, metrics))
         metrics.update(
             epochs_trained=len(history.epoch),
             train_seconds=round(train_seconds, 2),
@@ -233,20 +167,13 @@ def train(config, output_dir, resume=False, verbose="auto", callbacks=(), export
         keras.config.set_dtype_policy(previous_policy)
 
     if export and config["export"]["formats"]:
-        from keras_nn.export import export_run
-
-        export_run(run_dir, model=model, bundle=bundle, config=config)
+        task.export(run_dir, model, bundle, config)
     return RunResult(run_dir, metrics, model, bundle)
 
 
 def evaluate_model(model, bundle, config):
-    """Test (and validation) loss and accuracy, and whether the recipe's expected result was met."""
-    metrics = {}
-    for split, dataset in (("val", bundle.validation), ("test", bundle.test)):
-        if dataset is None:
-            continue
-        values = model.evaluate(_labels_for_loss(dataset, config, bundle.num_classes), verbose=0, return_dict=True)
-        metrics.update({f"{split}_{name}": round(float(value), 6) for name, value in values.items()})
+    """The task's validation and test metrics, and whether the recipe's expected result was met."""
+    metrics = get_task(config["task"]).evaluate(model, bundle, config)
     expected = config["expected"]
     if expected["min"] is not None:
         value = metrics.get(expected["metric"])
