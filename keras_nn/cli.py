@@ -89,6 +89,12 @@ def cmd_train(args):
 
     config = _recipe_from_args(args)
     output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
+    if config.get("ablation", "none") != "none":
+        from keras_nn.training.image_classification import run_ablation
+
+        summary = run_ablation(config, output, resume=args.resume)
+        _print_table(summary["title"], summary["columns"], summary["rows"])
+        return EXIT_OK
     result = train(config, output, resume=args.resume)
     _print_metrics(result.run_dir, result.metrics)
     if (result.run_dir / "export" / "parity.json").exists():
@@ -219,6 +225,13 @@ def cmd_predict(args):
     from keras_nn.training.trainer import load_model_file
 
     source = Path(args.model)
+    if source.is_dir() and not args.inputs.endswith(".npy"):
+        # A text input for a run that reads text (seq2seq, text classification).
+        from keras_nn.training.sequence_tasks import predict_run_texts
+
+        for row in predict_run_texts(source, [args.inputs]):
+            print(f"{row['input']}\t{row.get('output', row.get('class'))}\tscore {row['score']:.4f}")
+        return EXIT_OK
     model = load_model_file(source / "model.keras" if source.is_dir() else source)
     from keras_nn.export.signature import check_inputs
 
@@ -228,6 +241,17 @@ def cmd_predict(args):
     outputs = np.asarray(model.predict(check_inputs(model, inputs), verbose=0))
     for index, row in enumerate(outputs):
         print(f"{index}\tclass {int(row.argmax())}\tscore {float(row.max()):.4f}")
+    return EXIT_OK
+
+
+def cmd_translate(args):
+    from keras_nn.training.sequence_tasks import predict_run_texts
+
+    rows = predict_run_texts(args.run_dir, args.texts, beam_width=args.beam_width, attention_png=args.attention)
+    for row in rows:
+        print(f"{row['input']}\t{row['output']}\tlog-prob {row['score']:.4f}")
+    if args.attention:
+        print(f"wrote {args.attention}")
     return EXIT_OK
 
 
@@ -308,6 +332,13 @@ def build_parser():
     predict.add_argument("model", help="a run directory or a .keras file")
     predict.add_argument("inputs", help=".npy batch or single example")
     predict.set_defaults(run=cmd_predict)
+
+    translate = commands.add_parser("translate", help="decode texts with a seq2seq run (dates -> ISO dates)")
+    translate.add_argument("run_dir", help="a seq2seq run directory")
+    translate.add_argument("texts", nargs="+", help="source texts, e.g. '2024년 3월 5일'")
+    translate.add_argument("--beam-width", type=int, default=None, help="1 for greedy (default: the recipe's)")
+    translate.add_argument("--attention", help="also write the attention heat maps to this PNG")
+    translate.set_defaults(run=cmd_translate)
     return parser
 
 

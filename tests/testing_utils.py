@@ -5,6 +5,7 @@
 that lower the loss, a mixed-precision forward and training step, and a `jit_compile=True` training step.
 """
 
+import copy
 import os
 import tempfile
 
@@ -25,7 +26,8 @@ def check_serialization(model, inputs):
     """`.keras` save and reload (and config round trip) give the same class, config and outputs."""
     reference = model(inputs, training=False)
     config = model.get_config()
-    rebuilt = model.__class__.from_config(config)
+    # from_config may consume the dict it is given (Functional.from_config does); keep ours intact.
+    rebuilt = model.__class__.from_config(copy.deepcopy(config))
     assert rebuilt.get_config() == config, "from_config(get_config()) changed the config"
     with tempfile.TemporaryDirectory() as directory:
         path = os.path.join(directory, "model.keras")
@@ -54,11 +56,11 @@ def _targets_for(outputs, seed=0):
     return rng.normal(size=outputs.shape).astype("float32")
 
 
-def check_training_lowers_loss(model, inputs, targets=None, loss=None, steps=8, jit_compile=False):
+def check_training_lowers_loss(model, inputs, targets=None, loss=None, steps=8, jit_compile=False, learning_rate=1e-2):
     """A few optimizer steps on one fixed batch lower the (inference-mode) loss."""
     outputs = model(inputs, training=False)
     targets = _targets_for(outputs) if targets is None else targets
-    model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=loss or _loss_for(outputs), jit_compile=jit_compile)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate), loss=loss or _loss_for(outputs), jit_compile=jit_compile)
     before = float(model.evaluate(inputs, targets, verbose=0))
     for _ in range(steps):
         model.train_on_batch(inputs, targets)
@@ -93,6 +95,7 @@ def run_model_test(
     loss=None,
     run_mixed_precision_check=True,
     run_jit_compile_check=True,
+    learning_rate=1e-2,
 ):
     """Runs every shared check on the model `build()` returns.
 
@@ -102,6 +105,8 @@ def run_model_test(
         expected_output_shape: the output shape for `inputs`, batch included.
         targets: training targets (default: random class ids for a softmax output, else random normals).
         loss: loss for the training checks (default: sparse cross-entropy or MSE as above).
+        learning_rate: Adam's step size in the training checks (lower it for models whose activations are
+            large at initialization).
     """
     model = build()
     outputs = model(inputs, training=False)
@@ -109,11 +114,11 @@ def run_model_test(
         f"output shape {tuple(outputs.shape)} != expected {tuple(expected_output_shape)}"
     )
     check_serialization(model, inputs)
-    check_training_lowers_loss(build(), inputs, targets, loss)
+    check_training_lowers_loss(build(), inputs, targets, loss, learning_rate=learning_rate)
     if run_mixed_precision_check:
         check_mixed_precision(build, inputs, targets, loss)
     if run_jit_compile_check:
-        check_training_lowers_loss(build(), inputs, targets, loss, jit_compile=True)
+        check_training_lowers_loss(build(), inputs, targets, loss, jit_compile=True, learning_rate=learning_rate)
     return model
 
 
@@ -123,7 +128,7 @@ def run_layer_test(layer_cls, init_kwargs, inputs, expected_output_shape, **kwar
     Also checks the layer's own `get_config`/`from_config` round trip.
     """
     layer = layer_cls(**init_kwargs)
-    assert layer_cls.from_config(layer.get_config()).get_config() == layer.get_config()
+    assert layer_cls.from_config(copy.deepcopy(layer.get_config())).get_config() == layer.get_config()
 
     def build():
         model_inputs = keras.Input(shape=inputs.shape[1:], dtype=str(inputs.dtype))

@@ -10,9 +10,12 @@ Example:
 """
 
 from keras_nn.data.bundle import DatasetBundle
+from keras_nn.data.dates import Seq2SeqBundle, load_date_fields, load_dates
 from keras_nn.data.embedded import EMBEDDED, EmbeddedDataset, register_embedded
 from keras_nn.data.loader import SCHEMES, list_datasets, load_dataset
 from keras_nn.data.pipeline import FORMS, split_indices
+from keras_nn.data.text import TextBundle, load_text_classification, vectorize_bundle
+from keras_nn.data.timeseries import TimeSeriesBundle, load_timeseries, make_windows
 
 __all__ = [
     "DatasetBundle",
@@ -24,4 +27,13 @@ __all__ = [
     "load_dataset",
     "register_embedded",
     "split_indices",
+    "Seq2SeqBundle",
+    "TextBundle",
+    "TimeSeriesBundle",
+    "load_date_fields",
+    "load_dates",
+    "load_text_classification",
+    "load_timeseries",
+    "make_windows",
+    "vectorize_bundle",
 ]

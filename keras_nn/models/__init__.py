@@ -1,14 +1,32 @@
 """Model families, one file each; importing this package registers every named configuration."""
 
+from keras_nn.models.alexnet import AlexNet
 from keras_nn.models.base import FunctionalModel
+from keras_nn.models.forecaster import Forecaster
+from keras_nn.models.inception import InceptionV1
+from keras_nn.models.lenet import LeNet5
+from keras_nn.models.mobilenet import MobileNetV2
 from keras_nn.models.recurrent_classifier import RecurrentClassifier
 from keras_nn.models.registry import create_model, get_model_entry, list_models, register_model
+from keras_nn.models.resnet import ResNet
+from keras_nn.models.seq2seq import Seq2SeqAttention
+from keras_nn.models.sequence_tagger import SequenceTagger
 from keras_nn.models.simple_cnn import SimpleCNN
+from keras_nn.models.vgg import VGG
 
 __all__ = [
+    "AlexNet",
+    "Forecaster",
     "FunctionalModel",
+    "InceptionV1",
+    "LeNet5",
+    "MobileNetV2",
     "RecurrentClassifier",
+    "ResNet",
+    "Seq2SeqAttention",
+    "SequenceTagger",
     "SimpleCNN",
+    "VGG",
     "create_model",
     "get_model_entry",
     "list_models",

@@ -75,6 +75,10 @@ SCHEMA = {
     "description": Field((str,), "", help="what the recipe trains"),
     "task": Field((str,), "classification", help="what the model predicts: a name in keras_nn.training.tasks.TASKS"),
     "task_options": {OPEN: Field(_ANY, help="the task's own keys; the task checks them")},
+    "ablation": Field(
+        (str,), "none", choices=("none", "augmentation"),
+        help="`augmentation`: `keras-nn train` runs the recipe with and without its augmentation and compares them",
+    ),
     "model": {
         "name": Field((str,), "simple_cnn", help="a name from `keras-nn list`"),
         OPEN: Field(_ANY, help="create_model arguments (num_classes and input_shape come from the data)"),

@@ -1,5 +1,25 @@
 """Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps."""
 
+from keras_nn.viz.confusion import (
+    confusion_matrix,
+    plot_confusion_matrix,
+    read_confusion_csv,
+    write_confusion_csv,
+)
 from keras_nn.viz.curves import plot_history, read_history
+from keras_nn.viz.grad_cam import find_last_conv_layer, grad_cam, save_grad_cam_overlays
+from keras_nn.viz.samples import plot_image_grid, plot_misclassified
 
-__all__ = ["plot_history", "read_history"]
+__all__ = [
+    "confusion_matrix",
+    "find_last_conv_layer",
+    "grad_cam",
+    "plot_confusion_matrix",
+    "plot_history",
+    "plot_image_grid",
+    "plot_misclassified",
+    "read_confusion_csv",
+    "read_history",
+    "save_grad_cam_overlays",
+    "write_confusion_csv",
+]

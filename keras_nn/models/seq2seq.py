@@ -1,0 +1,418 @@
+"""Encoder-decoder with attention (`seq2seq_attention`), trained with teacher forcing, decoded step by step by
+greedy search or beam search (with length normalization), returning tokens and attention weights.
+"""
+
+import weakref
+
+import keras
+import numpy as np
+from keras import ops
+
+from keras_nn import layers
+from keras_nn.errors import ConfigError
+from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int, check_rate
+from keras_nn.models.registry import register_model
+
+PAD, START, END = 0, 1, 2
+_ATTENTIONS = ("bahdanau", "luong")
+_CELLS = ("lstm", "gru")
+
+
+def _attention_layer(kind, units, score, name):
+    if kind == "bahdanau":
+        return layers.BahdanauAttention(units, name=name)
+    return layers.LuongAttention(score=score, name=name)
+
+
+@keras.saving.register_keras_serializable(package="keras_nn")
+class Seq2SeqAttention(FunctionalModel):
+    """An RNN encoder-decoder with Bahdanau (additive) or Luong (multiplicative) attention.
+
+    The encoder (LSTM or GRU, optionally bidirectional and stacked) reads the source tokens; its final state,
+    through a dense "bridge", starts the decoder. The decoder RNN reads the target shifted right (teacher
+    forcing); at every step its output queries the encoder outputs (padding masked), and the context vector
+    and decoder output go through a `tanh` layer to the vocabulary logits (Luong et al.'s attentional hidden
+    state). Because the decoder RNN does not read the context back, training runs the decoder over the
+    whole target at once, and decoding runs `decode_step` (one token, the cached RNN state) in a loop.
+
+    Decoding: `greedy_decode(source)` and `beam_decode(source, beam_width, length_penalty)` return the tokens,
+    their log-probability scores and the attention weights of every output step (for plots).
+
+    Args:
+        source_vocab_size: source vocabulary size (id 0 is padding, masked).
+        target_vocab_size: target vocabulary size (0 padding, `start_token`, `end_token`).
+        source_length: length of padded source sequences (None for any).
+        target_length: length of the teacher-forced target input (None for any).
+        embedding_dim: width of both embeddings.
+        cell: `"lstm"` or `"gru"`.
+        encoder_units: units of each encoder RNN (each direction when bidirectional).
+        decoder_units: units of the decoder RNN and the attentional layer.
+        encoder_layers: stacked encoder RNN layers.
+        bidirectional: read the source both ways (outputs concatenated).
+        attention: `"bahdanau"` (additive) or `"luong"` (multiplicative).
+        attention_units: hidden width of the additive score (Bahdanau; default `decoder_units`).
+        luong_score: `"general"` (`q W k`) or `"dot"` (`q k`; needs `decoder_units` equal to the encoder output
+            width, `2 * encoder_units` when bidirectional).
+        dropout: dropout on the embeddings and the attentional layer.
+        start_token, end_token: ids that start and end a target sequence.
+        name: model name.
+
+    Call arguments:
+        inputs: `{"source": [batch, source_length] int ids, "target_in": [batch, target_length] int ids}`
+            (`target_in` is the target behind a start token). Returns logits `[batch, target_length,
+            target_vocab_size]` (float32).
+
+    Example:
+    >>> model = keras_nn.create_model("seq2seq_attention", source_vocab_size=60, target_vocab_size=15)
+    >>> logits = model({"source": source, "target_in": target_in})
+    >>> result = model.beam_decode(source, beam_width=4, max_length=11)
+    >>> result["tokens"].shape, result["attention"].shape   # [B, 11], [B, 11, source_length]
+
+    References:
+        Bahdanau, Cho & Bengio, "Neural Machine Translation by Jointly Learning to Align and Translate", ICLR
+        2015, https://arxiv.org/abs/1409.0473.
+        Luong, Pham & Manning, "Effective Approaches to Attention-based Neural Machine Translation", EMNLP
+        2015, https://arxiv.org/abs/1508.04025.
+        Sutskever, Vinyals & Le, "Sequence to Sequence Learning with Neural Networks", NeurIPS 2014.
+        Wu et al., "Google's Neural Machine Translation System", 2016 (length penalty),
+        https://arxiv.org/abs/1609.08144.
+    """
+
+    def __init__(
+        self,
+        source_vocab_size=64,
+        target_vocab_size=16,
+        source_length=None,
+        target_length=None,
+        embedding_dim=64,
+        cell="lstm",
+        encoder_units=128,
+        decoder_units=128,
+        encoder_layers=1,
+        bidirectional=True,
+        attention="bahdanau",
+        attention_units=None,
+        luong_score="general",
+        dropout=0.0,
+        start_token=START,
+        end_token=END,
+        name="seq2seq_attention",
+        **kwargs,
+    ):
+        arguments = dict(locals())
+        for key in ("source_vocab_size", "target_vocab_size", "embedding_dim", "encoder_units", "decoder_units", "encoder_layers"):
+            check_positive_int(key, arguments[key])
+        check_choice("cell", cell, _CELLS)
+        check_choice("attention", attention, _ATTENTIONS)
+        check_choice("luong_score", luong_score, ("general", "dot"))
+        check_rate("dropout", dropout)
+        encoder_width = encoder_units * (2 if bidirectional else 1)
+        if attention == "luong" and luong_score == "dot" and decoder_units != encoder_width:
+            raise ConfigError(
+                f"luong_score='dot' needs decoder_units == encoder output width ({encoder_width}); got "
+                f"decoder_units={decoder_units}; set decoder_units={encoder_width} or luong_score='general'"
+            )
+        rnn = {"lstm": layers.LSTM, "gru": layers.GRU}[cell]
+
+        source = keras.Input(shape=(source_length,), dtype="int32", name="source")
+        target_in = keras.Input(shape=(target_length,), dtype="int32", name="target_in")
+
+        # --- layers (kept as attributes: the step-by-step decoder calls them directly)
+        self.source_embedding = keras.layers.Embedding(source_vocab_size, embedding_dim, mask_zero=True, name="source_embedding")
+        # No mask on the target: padding only follows the end token, the decoder is causal and the loss weights
+        # padding out, so masking it would change nothing but the bookkeeping.
+        self.target_embedding = keras.layers.Embedding(target_vocab_size, embedding_dim, name="target_embedding")
+        self.embedding_dropout = keras.layers.Dropout(dropout, name="embedding_dropout")
+        self.encoder_rnns = []
+        for index in range(encoder_layers):
+            last = index == encoder_layers - 1
+            layer = rnn(encoder_units, return_sequences=True, return_state=last, name=f"encoder_{cell}_{index + 1}")
+            if bidirectional:
+                layer = layers.Bidirectional(layer, name=f"encoder_bidirectional_{index + 1}")
+            self.encoder_rnns.append(layer)
+        num_states = 2 if cell == "lstm" else 1
+        self.bridges = [
+            keras.layers.Dense(decoder_units, activation="tanh", name=f"bridge_{index}") for index in range(num_states)
+        ]
+        self.decoder_rnn = rnn(decoder_units, return_sequences=True, return_state=True, name=f"decoder_{cell}")
+        self.attention_layer = _attention_layer(attention, attention_units or decoder_units, luong_score, "attention")
+        self.combine = keras.layers.Dense(decoder_units, activation="tanh", name="attention_combine")
+        self.combine_dropout = keras.layers.Dropout(dropout, name="combine_dropout")
+        self.output_layer = keras.layers.Dense(target_vocab_size, dtype="float32", name="logits")
+
+        # --- teacher-forced training graph
+        encoder_outputs, states = self._encode(source)
+        decoder_outputs = self._decoder_rnn(self.embedding_dropout(self.target_embedding(target_in)), states)[0]
+        logits, _ = self._attend(decoder_outputs, encoder_outputs, ops.not_equal(source, PAD))
+        super().__init__(inputs={"source": source, "target_in": target_in}, outputs=logits, name=name, **kwargs)
+        self._init_arguments(arguments)
+        self.num_states = num_states
+        self.start_token, self.end_token = start_token, end_token
+        self.target_vocab_size = target_vocab_size
+
+    # ------------------------------------------------------------------------------------------- pieces
+
+    def _encode(self, source, training=None):
+        x = self.embedding_dropout(self.source_embedding(source), training=training)
+        outputs = None
+        for layer in self.encoder_rnns:
+            outputs = layer(x, training=training)
+            x = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        states = list(outputs[1:])
+        if len(states) == 2 * len(self.bridges):  # bidirectional: [forward states..., backward states...]
+            half = len(self.bridges)
+            states = [ops.concatenate([states[i], states[half + i]], axis=-1) for i in range(half)]
+        states = [bridge(state) for bridge, state in zip(self.bridges, states, strict=True)]
+        return x, states
+
+    def _decoder_rnn(self, embedded, states, training=None):
+        outputs = self.decoder_rnn(embedded, initial_state=states, training=training)
+        return outputs[0], list(outputs[1:])
+
+    def _attend(self, query, encoder_outputs, source_mask, training=None):
+        context, weights = self.attention_layer(query, encoder_outputs, value_mask=source_mask)
+        hidden = self.combine(ops.concatenate([query, ops.cast(context, query.dtype)], axis=-1))
+        return self.output_layer(self.combine_dropout(hidden, training=training)), weights
+
+    # ------------------------------------------------------------------------------------ step by step
+
+    def encode(self, source):
+        """Runs the encoder once: `(encoder_outputs [B, S, D], decoder_states list, source_mask [B, S])`."""
+        source = ops.convert_to_tensor(source, dtype="int32")
+        outputs, states = self._encode(source, training=False)
+        return outputs, states, ops.not_equal(source, PAD)
+
+    def decode_step(self, tokens, states, encoder_outputs, source_mask):
+        """One decoder step from the cached state.
+
+        Args:
+            tokens: `[B]` the previous output token of each sequence (`start_token` first).
+            states: the decoder RNN states (a list: `[h, c]` for LSTM, `[h]` for GRU).
+            encoder_outputs, source_mask: from `encode`.
+
+        Returns:
+            `(log_probs [B, V] float32, new_states, attention_weights [B, S])`.
+        """
+        embedded = self.target_embedding(ops.expand_dims(ops.convert_to_tensor(tokens, dtype="int32"), 1))
+        output, states = self._decoder_rnn(embedded, states, training=False)
+        logits, weights = self._attend(output[:, 0], encoder_outputs, source_mask, training=False)
+        return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), states, ops.cast(weights, "float32")
+
+    def _compiled(self):
+        functions = _COMPILED.get(self)
+        if functions is None:
+            functions = (_jit(self.encode), _jit(self.decode_step))
+            _COMPILED[self] = functions
+        return functions
+
+    def greedy_decode(self, source, max_length=None, batch_size=512):
+        """Greedy decoding of a batch of sources.
+
+        Args:
+            source: `[B, S]` int source ids (0-padded).
+            max_length: output steps (end token included); default the model's `target_length` or 50.
+            batch_size: sources decoded at once.
+
+        Returns:
+            `{"tokens": [B, L] int32 (end token, then padding), "scores": [B] summed log-probabilities,
+            "lengths": [B] tokens up to and including the end, "attention": [B, L, S]}`.
+        """
+        return self._decode(source, max_length, batch_size, beam_width=None, length_penalty=0.0)
+
+    def beam_decode(self, source, beam_width=4, length_penalty=0.6, max_length=None, batch_size=256):
+        """Beam search decoding of a batch of sources; `beam_width=1` gives the greedy result.
+
+        Args:
+            source: `[B, S]` int source ids (0-padded).
+            beam_width: hypotheses kept per source.
+            length_penalty: `alpha` of the GNMT length normalization `((5 + length) / 6) ** alpha`, which
+                hypotheses are ranked by (0: raw log-probability, which favours short outputs).
+            max_length: output steps (end token included); default the model's `target_length` or 50.
+            batch_size: sources decoded at once.
+
+        Returns:
+            As `greedy_decode`, for the best hypothesis; `"scores"` are its raw log-probabilities and
+            `"normalized_scores"` what it was ranked by.
+        """
+        check_positive_int("beam_width", beam_width)
+        return self._decode(source, max_length, batch_size, beam_width=beam_width, length_penalty=length_penalty)
+
+    def _decode(self, source, max_length, batch_size, beam_width, length_penalty):
+        source = np.asarray(keras.ops.convert_to_numpy(source), dtype=np.int32)
+        if source.ndim != 2:
+            raise ConfigError(f"source must be [batch, length] token ids; got shape {source.shape}")
+        max_length = int(max_length or self._config.get("target_length") or 50)
+        encode, step = self._compiled()
+        parts = []
+        for begin in range(0, len(source), batch_size):
+            chunk = source[begin : begin + batch_size]
+            encoder_outputs, states, mask = encode(chunk)
+            if beam_width is None:
+                parts.append(greedy_search(step, states, (encoder_outputs, mask), self.start_token, self.end_token, max_length))
+            else:
+                parts.append(
+                    beam_search(
+                        step, states, (encoder_outputs, mask), self.start_token, self.end_token, max_length,
+                        beam_width=beam_width, length_penalty=length_penalty,
+                    )
+                )
+        if not parts:
+            empty = {"tokens": np.zeros((0, max_length), np.int32), "scores": np.zeros((0,), np.float32)}
+            return {**empty, "lengths": np.zeros((0,), np.int32), "attention": np.zeros((0, max_length, source.shape[1]), np.float32)}
+        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+
+
+# Compiled encode/step functions per model, kept outside the model so that saving and export never see them.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def _jit(function):
+    """Compiles a decoding function for the backend (a TF graph, `jax.jit`); eager on other backends."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
+
+
+def _to_numpy(value):
+    return np.asarray(keras.ops.convert_to_numpy(value))
+
+
+def _map(function, tree):
+    return keras.tree.map_structure(function, tree)
+
+
+def greedy_search(step_fn, states, static, start_token, end_token, max_length, pad_token=PAD):
+    """Greedy decoding with any step function.
+
+    Args:
+        step_fn: `step_fn(tokens [B], states, *static) -> (log_probs [B, V], new_states, attention [B, S])`.
+        states: the initial decoder states (any nest of `[B, ...]` tensors).
+        static: a tuple of per-sequence tensors passed to every step unchanged (encoder outputs, mask).
+        start_token, end_token, pad_token: token ids.
+        max_length: the most output steps (end token included).
+
+    Returns:
+        `{"tokens": [B, L], "scores": [B], "lengths": [B], "attention": [B, L, S]}` with `L <= max_length`
+        (the loop stops when every sequence has ended).
+    """
+    batch = _to_numpy(keras.tree.flatten(static)[0] if static else keras.tree.flatten(states)[0]).shape[0]
+    tokens = np.full((batch,), start_token, np.int32)
+    finished = np.zeros((batch,), bool)
+    scores = np.zeros((batch,), np.float64)
+    lengths = np.zeros((batch,), np.int32)
+    outputs, attentions = [], []
+    for step in range(max_length):
+        log_probs, states, attention = step_fn(tokens, states, *static)
+        log_probs, attention = _to_numpy(log_probs), _to_numpy(attention)
+        chosen = log_probs.argmax(-1).astype(np.int32)
+        chosen = np.where(finished, pad_token, chosen)
+        scores += np.where(finished, 0.0, log_probs[np.arange(batch), chosen])
+        attentions.append(np.where(finished[:, None], 0.0, attention))
+        outputs.append(chosen)
+        lengths = np.where(finished, lengths, step + 1)
+        finished |= chosen == end_token
+        tokens = chosen
+        if finished.all():
+            break
+    return {
+        "tokens": np.stack(outputs, axis=1),
+        "scores": scores.astype(np.float32),
+        "lengths": lengths,
+        "attention": np.stack(attentions, axis=1).astype(np.float32),
+    }
+
+
+def length_penalty_factor(lengths, alpha):
+    """GNMT length normalization `((5 + length) / 6) ** alpha` (Wu et al. 2016); 1 when `alpha` is 0."""
+    return ((5.0 + np.asarray(lengths, np.float64)) / 6.0) ** alpha
+
+
+def beam_search(step_fn, states, static, start_token, end_token, max_length, beam_width=4, length_penalty=0.0, pad_token=PAD):
+    """Beam search with any step function, ranking hypotheses by length-normalized log-probability.
+
+    Each source keeps `beam_width` hypotheses. At every step each live hypothesis is extended by every token;
+    a finished one (it emitted `end_token`) is carried on unchanged (extended by padding at no cost). The
+    `beam_width` best candidates by `log_prob / ((5 + length) / 6) ** length_penalty` survive. The search
+    stops when every hypothesis has ended or after `max_length` steps. With `beam_width=1` it is greedy
+    search.
+
+    Args:
+        step_fn, states, static, start_token, end_token, max_length, pad_token: as `greedy_search`.
+        beam_width: hypotheses per source.
+        length_penalty: the GNMT `alpha` (0: no length normalization).
+
+    Returns:
+        `{"tokens": [B, L], "scores": [B] raw log-probabilities, "normalized_scores": [B], "lengths": [B],
+        "attention": [B, L, S]}` of each source's best hypothesis.
+    """
+    width = int(beam_width)
+    batch = _to_numpy(keras.tree.flatten(static)[0] if static else keras.tree.flatten(states)[0]).shape[0]
+
+    def tile(tensor):
+        return ops.repeat(tensor, width, axis=0)
+
+    states, static = _map(tile, states), _map(tile, static)
+    scores = np.full((batch, width), -np.inf)
+    scores[:, 0] = 0.0  # one live hypothesis per source at the start
+    finished = np.zeros((batch, width), bool)
+    lengths = np.zeros((batch, width), np.int32)
+    history = np.zeros((batch, width, 0), np.int32)
+    attention_history = None
+    tokens = np.full((batch * width,), start_token, np.int32)
+    rows = np.arange(batch)[:, None]
+    for step in range(max_length):
+        log_probs, new_states, attention = step_fn(tokens, states, *static)
+        log_probs = _to_numpy(log_probs).astype(np.float64).reshape(batch, width, -1)
+        vocab = log_probs.shape[-1]
+        attention = _to_numpy(attention).reshape(batch, width, -1)
+        candidates = scores[..., None] + log_probs
+        # A finished hypothesis has one continuation: padding, at no cost.
+        candidates = np.where(finished[..., None], -np.inf, candidates)
+        candidates[..., pad_token] = np.where(finished, scores, candidates[..., pad_token])
+        candidate_lengths = np.where(finished, lengths, step + 1)[..., None]
+        ranked = candidates / length_penalty_factor(candidate_lengths, length_penalty)
+        ranked = np.where(np.isnan(ranked), -np.inf, ranked)
+        # A stable sort keeps the lowest (beam, token) among ties, as argmax does in greedy search.
+        best = np.argsort(-ranked.reshape(batch, -1), axis=1, kind="stable")[:, :width]
+        parent, token = best // vocab, (best % vocab).astype(np.int32)
+        scores = candidates.reshape(batch, -1)[rows, best]
+        was_finished = finished[rows, parent]
+        lengths = np.where(was_finished, lengths[rows, parent], step + 1)
+        finished = was_finished | (token == end_token)
+        history = np.concatenate([history[rows, parent], token[..., None]], axis=-1)
+        step_attention = np.where(was_finished[..., None], 0.0, attention[rows, parent])[:, :, None]
+        attention_history = (
+            step_attention if attention_history is None
+            else np.concatenate([attention_history[rows, parent], step_attention], axis=2)
+        )
+        flat_parent = (rows * width + parent).reshape(-1)
+        states = _map(lambda s, index=flat_parent: ops.take(s, index, axis=0), new_states)
+        tokens = token.reshape(-1)
+        if finished.all():
+            break
+    normalized = scores / length_penalty_factor(np.maximum(lengths, 1), length_penalty)
+    choice = np.argmax(np.where(np.isnan(normalized), -np.inf, normalized), axis=1)
+    index = np.arange(batch)
+    return {
+        "tokens": history[index, choice],
+        "scores": scores[index, choice].astype(np.float32),
+        "normalized_scores": normalized[index, choice].astype(np.float32),
+        "lengths": lengths[index, choice],
+        "attention": attention_history[index, choice].astype(np.float32),
+    }
+
+
+register_model(
+    "seq2seq_attention",
+    Seq2SeqAttention,
+    family="recurrent",
+    description="RNN encoder-decoder with Bahdanau/Luong attention; greedy and beam-search decoding",
+    paper="Bahdanau et al. 2015; Luong et al. 2015",
+)

@@ -1,0 +1,276 @@
+import csv
+import json
+import types
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_nn
+from keras_nn.cli import main
+from keras_nn.errors import ConfigError, OutputDirError
+from keras_nn.training import load_recipe, train
+from keras_nn.training.image_classification import run_ablation, set_backbone_trainable
+from keras_nn.training.recipe import validate
+from keras_nn.training.tasks import get_task
+
+# The image_classification recipe made small and quick: a tiny CNN on the native 8x8 digits, two epochs.
+TINY = [
+    "model.filters=[8, 16]",
+    "model.dense_units=16",
+    "data.image_size=null",
+    "training.epochs=2",
+    "training.early_stopping_patience=null",
+    "task_options.report.grad_cam=2",
+    "task_options.report.misclassified=9",
+]
+REPORT_FILES = ("report.md", "confusion_matrix.png", "confusion_matrix.csv", "misclassified.png", "grad_cam.png", "curves.png")
+
+
+def _sets(overrides):
+    return [arg for item in overrides for arg in ("--set", item)]
+
+
+def _history(run):
+    with open(run / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_task_options_are_checked_and_filled():
+    resolved = load_recipe("image_classification", ["task_options.fine_tune.freeze_backbone_epochs=2"])
+    options = resolved["task_options"]
+    assert options["fine_tune"] == {
+        "freeze_backbone_epochs": 2, "fine_tune_learning_rate": None, "head_layers": ["predictions"], "train_batch_norm": False
+    }
+    assert options["augment"]["flip"] is False and options["augment"]["rotation"] > 0
+    assert options["input_normalization"] == "unit"
+    assert resolved["ablation"] == "none"
+    assert get_task("image_classification").check_options(options) == options, "checking is idempotent"
+    bad = [
+        ("task_options.augmentation={}", r"task_options.augmentation.*allowed: augment, input_normalization"),
+        ("task_options.augment.rotation=2", r"task_options.augment.rotation' = 2 must be a number in \[0, 1\)"),
+        ("task_options.fine_tune.freeze_backbone_epochs=-1", r"freeze_backbone_epochs' = -1 must be an integer >= 0"),
+        ("task_options.fine_tune.fine_tune_learning_rate=0", r"fine_tune_learning_rate' = 0 must be a positive number"),
+        ("task_options.fine_tune.unfreeze=all", r"task_options.fine_tune.unfreeze; allowed: freeze_backbone_epochs"),
+        ("task_options.input_normalization=imagenet", r"input_normalization' = 'imagenet' is not allowed; choose one of: unit"),
+        ("task_options.report.grad_cam=-2", r"task_options.report.grad_cam' = -2 must be an integer >= 0"),
+        ("ablation=dropout", r"'ablation' = 'dropout' is not allowed; choose one of: none, augmentation"),
+    ]
+    for override, message in bad:
+        with pytest.raises(ConfigError, match=message):
+            load_recipe("image_classification", [override])
+
+
+def test_end_to_end_run_writes_every_report_file(tmp_path, capsys):
+    run = tmp_path / "run"
+    assert main(["train", "image_classification", "--output", str(run), *_sets(TINY)]) == 0
+    for name in REPORT_FILES:
+        assert (run / name).is_file(), name
+    for name in ("confusion_matrix.png", "misclassified.png", "grad_cam.png"):
+        with Image.open(run / name) as image:
+            assert image.format == "PNG" and min(image.size) > 200
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert set(metrics["per_class"]) == {str(digit) for digit in range(10)}
+    assert all(set(row) == {"precision", "recall", "f1", "support"} for row in metrics["per_class"].values())
+    f1s = [row["f1"] for row in metrics["per_class"].values()]
+    assert metrics["macro_f1"] == pytest.approx(np.mean(f1s), abs=1e-5)
+    assert metrics["test_macro_f1"] == metrics["macro_f1"]
+    assert sum(row["support"] for row in metrics["per_class"].values()) == 360
+    rows = (run / "confusion_matrix.csv").read_text().splitlines()
+    assert rows[0] == "true \\ predicted,0,1,2,3,4,5,6,7,8,9"
+    counts = np.array([[int(v) for v in row.split(",")[1:]] for row in rows[1:]])
+    assert counts.sum() == 360
+    assert np.trace(counts) / 360 == pytest.approx(metrics["test_accuracy"], abs=1e-4)
+    report = (run / "report.md").read_text()
+    for needle in ("](curves.png)", "](confusion_matrix.png)", "](confusion_matrix.csv)", "](misclassified.png)",
+                   "](grad_cam.png)", f"{metrics['test_accuracy']:.4f}", f"{metrics['macro_f1']:.4f}", "training time"):
+        assert needle in report, needle
+    saved = keras.saving.load_model(run / "model.keras")
+    assert not [layer.name for layer in saved.layers if layer.name.startswith("augment")], "no augmentation in the model"
+    assert "macro_f1" in capsys.readouterr().out
+
+
+class Snapshots(keras.callbacks.Callback):
+    """Records, at the start of training and after every epoch, the weights and trainable flags of interest."""
+
+    def __init__(self):
+        super().__init__()
+        self.states = []
+
+    def _record(self):
+        model = self.model
+        self.states.append({
+            "conv": model.get_layer("stage1_conv1").kernel.numpy().copy(),
+            "bn_mean": model.get_layer("stage1_conv1_bn").moving_mean.numpy().copy(),
+            "bn_gamma": model.get_layer("stage1_conv1_bn").gamma.numpy().copy(),
+            "head": model.get_layer("predictions").kernel.numpy().copy(),
+            "conv_trainable": model.get_layer("stage1_conv1").trainable,
+            "learning_rate": float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)),
+        })
+
+    def on_train_begin(self, logs=None):
+        if not self.states:
+            self._record()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._record()
+
+
+FINE_TUNE = [
+    *TINY[:3],
+    "training.epochs=3",
+    "schedule.name=constant",
+    "schedule.warmup_epochs=0",
+    "optimizer.learning_rate=0.003",
+    "task_options.fine_tune.freeze_backbone_epochs=1",
+    "task_options.fine_tune.fine_tune_learning_rate=0.0005",
+    "task_options.report.grad_cam=1",
+    "task_options.report.misclassified=4",
+]
+
+
+def test_fine_tune_freezes_the_backbone_then_trains_everything(tmp_path):
+    snapshots = Snapshots()
+    result = train(load_recipe("image_classification", FINE_TUNE), tmp_path / "run", verbose=0, callbacks=[snapshots])
+    start, frozen, tuned, last = snapshots.states
+    # Phase 1: only the head learns; the frozen batch norm keeps its statistics (inference mode).
+    assert not frozen["conv_trainable"]
+    np.testing.assert_array_equal(frozen["conv"], start["conv"])
+    np.testing.assert_array_equal(frozen["bn_mean"], start["bn_mean"])
+    assert not np.allclose(frozen["head"], start["head"])
+    assert frozen["learning_rate"] == pytest.approx(0.003)
+    # Phase 2: the backbone learns too, at the fine-tuning rate; batch norm stays frozen (train_batch_norm: false).
+    assert tuned["conv_trainable"]
+    assert not np.allclose(tuned["conv"], frozen["conv"])
+    assert not np.allclose(tuned["head"], frozen["head"])
+    np.testing.assert_array_equal(last["bn_mean"], start["bn_mean"])
+    np.testing.assert_array_equal(last["bn_gamma"], start["bn_gamma"])
+    assert tuned["learning_rate"] == pytest.approx(0.0005)
+    # One continuous history over both phases.
+    history = _history(result.run_dir)
+    assert [row["epoch"] for row in history] == ["0", "1", "2"]
+    assert all(row["val_loss"] for row in history)
+    assert result.metrics["epochs_trained"] == 3
+    assert "| backbone frozen, head trained | 1-1 | 0.003 |" in (result.run_dir / "report.md").read_text()
+
+
+class Interrupt(Exception):
+    pass
+
+
+class InterruptAfter(keras.callbacks.Callback):
+    def __init__(self, epochs):
+        super().__init__()
+        self.epochs, self.seen = epochs, []
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.seen.append(epoch)
+
+    def on_epoch_end(self, epoch, logs=None):
+        if epoch + 1 == self.epochs:
+            raise Interrupt()
+
+
+def test_resume_at_the_end_of_the_frozen_phase_goes_on_fine_tuning(tmp_path):
+    config = load_recipe(
+        "image_classification",
+        [*FINE_TUNE, "training.epochs=2", "task_options.report.grad_cam=0", "task_options.report.misclassified=0"],
+    )
+    run = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        train(config, run, verbose=0, callbacks=[InterruptAfter(1)])
+    recorder = InterruptAfter(99)
+    snapshots = Snapshots()
+    result = train(config, run, resume=True, verbose=0, callbacks=[recorder, snapshots])
+    assert recorder.seen == [1], "no frozen phase again, straight on with fine-tuning"
+    assert snapshots.states[-1]["conv_trainable"] and snapshots.states[-1]["learning_rate"] == pytest.approx(0.0005)
+    assert not np.allclose(snapshots.states[-1]["conv"], snapshots.states[0]["conv"])
+    assert [row["epoch"] for row in _history(run)] == ["0", "1"]
+    assert result.metrics["epochs_trained"] == 1
+
+
+def test_fine_tune_checks_its_settings_before_the_run_starts(tmp_path):
+    for override, message in [
+        ("task_options.fine_tune.freeze_backbone_epochs=3", "leaves no fine-tuning epoch"),
+        ("task_options.fine_tune.head_layers=[classifier]", "names 'classifier', which model"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            train(load_recipe("image_classification", [*FINE_TUNE, override]), tmp_path / "run", verbose=0)
+        assert not (tmp_path / "run").exists()
+
+
+def test_set_backbone_trainable_keeps_the_head_and_can_spare_batch_norm():
+    model = keras_nn.create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1), filters=(4,), dense_units=8)
+    set_backbone_trainable(model, False)
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
+    assert model.trainable_weights[0] is model.get_layer("predictions").kernel
+    set_backbone_trainable(model, True, train_batch_norm=False)
+    assert not model.get_layer("stage1_conv1_bn").trainable and model.get_layer("stage1_conv1").trainable
+    set_backbone_trainable(model, True, train_batch_norm=True)
+    assert model.get_layer("stage1_conv1_bn").trainable
+
+
+@pytest.mark.skipif("resnet20_cifar" not in keras_nn.list_models(), reason="resnet20_cifar is not registered")
+def test_weights_for_another_head_load_into_the_backbone(tmp_path):
+    source = keras_nn.create_model("resnet20_cifar", num_classes=10)
+    path = tmp_path / "cifar.weights.h5"
+    source.save_weights(path)
+    config = validate({"task": "image_classification", "model": {"name": "resnet20_cifar", "weights": str(path)}})
+    bundle = types.SimpleNamespace(num_classes=3, input_shape=(32, 32, 3), form="image", source="test")
+    model = get_task("image_classification").build_model(config, bundle)
+    assert model.output.shape[-1] == 3
+    np.testing.assert_array_equal(model.get_layer("conv1").get_weights()[0], source.get_layer("conv1").get_weights()[0])
+    last = source.layers[-3].name  # the last residual block, before pooling and the head
+    for ours, theirs in zip(model.get_layer(last).get_weights(), source.get_layer(last).get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+ABLATION = [*TINY[:3], "training.epochs=1", "training.early_stopping_patience=null", "task_options.report.grad_cam=1",
+            "task_options.report.misclassified=4"]
+
+
+def test_augmentation_ablation_trains_both_and_compares(tmp_path, capsys):
+    run = tmp_path / "ablation"
+    assert main(["train", "image_classification", "--output", str(run), "--set", "ablation=augmentation", *_sets(ABLATION)]) == 0
+    out = capsys.readouterr().out
+    assert "with augmentation" in out and "without augmentation" in out and "test_accuracy" in out
+    summary = json.loads((run / "ablation.json").read_text())
+    with_, without = summary["results"]["with_augmentation"], summary["results"]["without_augmentation"]
+    for variant, metrics in summary["results"].items():
+        assert (run / variant / "report.md").is_file()
+        assert json.loads((run / variant / "metrics.json").read_text()) == metrics
+        assert not (run / variant / "export").exists()
+    assert yaml_augment(run / "with_augmentation")["rotation"] > 0
+    assert yaml_augment(run / "without_augmentation")["rotation"] == 0
+    table = (run / "ablation.md").read_text()
+    assert f"| test_accuracy | {with_['test_accuracy']:.4f} | {without['test_accuracy']:.4f} |" in table
+    with pytest.raises(OutputDirError, match="not empty"):
+        run_ablation(load_recipe("image_classification", [*ABLATION, "ablation=augmentation"]), run)
+    # A finished ablation resumes as done: nothing is trained again.
+    again = run_ablation(load_recipe("image_classification", [*ABLATION, "ablation=augmentation"]), run, resume=True)
+    assert again["results"]["with_augmentation"] == with_
+
+
+def yaml_augment(run):
+    import yaml
+
+    return yaml.safe_load((run / "config.yaml").read_text())["task_options"]["augment"]
+
+
+def test_ablation_needs_augmentation_to_compare(tmp_path):
+    with pytest.raises(ConfigError, match="switches no augmentation on"):
+        run_ablation(load_recipe("image_classification", ["ablation=augmentation", "task_options.augment=false"]), tmp_path / "a")
+    with pytest.raises(ConfigError, match="needs task 'image_classification'"):
+        run_ablation(load_recipe("digits_cnn", ["ablation=augmentation"]), tmp_path / "b")
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.slow
+def test_the_image_classification_recipe_reaches_its_target(tmp_path):
+    result = train(load_recipe("image_classification"), tmp_path / "run", verbose=0)
+    assert result.metrics["test_accuracy"] >= 0.98
+    assert result.metrics["expected"]["met"]
+    assert result.metrics["train_seconds"] < 180
+    for name in REPORT_FILES:
+        assert (result.run_dir / name).is_file(), name
