@@ -88,11 +88,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--train-size", type=int, default=128, help="ResNet-50 input size (default 128)")
     parser.add_argument("--train-batch", type=int, default=8, help="ResNet-50 batch (default 8)")
-    parser.add_argument("--train-steps", type=int, default=10, help="timed training steps per model")
+    parser.add_argument("--train-steps", type=int, default=20, help="timed training steps per model")
     parser.add_argument("--infer-size", type=int, default=224, help="MobileNetV2 input size (default 224)")
     parser.add_argument("--alpha", type=float, default=1.0, help="MobileNetV2 width multiplier (default 1.0)")
     parser.add_argument("--infer-runs", type=int, default=100, help="timed inference calls per model and mode")
-    parser.add_argument("--eager-runs", type=int, default=20, help="timed eager calls per model (slow: Python)")
+    parser.add_argument("--eager-runs", type=int, default=40, help="timed eager calls per model (slow: Python)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed calls per model first (tracing)")
     args = parser.parse_args(argv)
 

@@ -52,7 +52,9 @@ class InceptionV1(FunctionalModel):
     - `kernel_size_5x5=3`: torchvision's `googlenet` exactly (it uses 3x3 kernels in that branch, a bug it
       keeps for its pretrained weights): 6,624,904 trainable parameters, 13,004,888 with `aux_heads=True`.
     - `batch_norm=False, local_response_norm=True`: the 2014 network (biases, no BN, LRN after the first pool
-      and after conv3); its Inception modules have exactly the weight counts of the paper's Table 1.
+      and after conv3): 6,998,552 parameters. The paper's Table 1 lists about 6.8M, but its per-module counts
+      do not all follow from its own filter numbers (3a does, 159K; 4c lists 463K where its filters give
+      498K), so they cannot be matched exactly.
     Max pools use "same" padding, which for 224x224 gives the paper's (and Caffe's ceil-mode) sizes
     112-56-28-14-7.
 

@@ -28,6 +28,10 @@ def test_parameter_counts():
     # The paper's 5x5 kernels add (5*5 - 3*3) * #5x5reduce * #5x5 weights per module.
     extra = 16 * sum(f[3] * f[4] for f in INCEPTION_V1_BLOCKS.values())
     assert trainable_count(keras_nn.create_model("inception_v1")) == 6_624_904 + extra == 7_005_832
+    keras.backend.clear_session()
+    # The 2014 network: biased convolutions, no batch norm (the paper's Table 1 says about 6.8M).
+    paper = keras_nn.create_model("inception_v1", batch_norm=False, local_response_norm=True)
+    assert paper.count_params() == 6_998_552
 
 
 def test_layout_follows_table_1():
