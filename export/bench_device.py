@@ -24,6 +24,7 @@ import numpy as np
 try:
     from .edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
     from .run_onnx import ONNXRunner
+    from .run_streaming import StreamingRunner, is_streaming_model
     from .run_tflite import TFLiteRunner
 except ImportError:
     # Run as a plain script (on a device, or through runpy): the kit's modules sit next to this file.
@@ -32,13 +33,15 @@ except ImportError:
         sys.path.insert(0, _HERE)
     from edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
     from run_onnx import ONNXRunner
+    from run_streaming import StreamingRunner, is_streaming_model
     from run_tflite import TFLiteRunner
 
 RUNNERS = {".tflite": TFLiteRunner, ".onnx": ONNXRunner}
 
 
 def load_runner(path: str, num_threads: int | None = None):
-    """Build the runner for ``path`` by its extension: ``.tflite`` -> TFLiteRunner, ``.onnx`` -> ONNXRunner.
+    """Build the runner for ``path`` by its extension: ``.tflite`` -> TFLiteRunner, ``.onnx`` -> ONNXRunner;
+    a streaming export (``*.stream.tflite``, ``*.stream.onnx``) -> StreamingRunner, timed one step at a time.
 
     Raises:
         ValueError: for any other extension, naming it and the allowed ones.
@@ -49,6 +52,8 @@ def load_runner(path: str, num_threads: int | None = None):
         raise EdgeKitUsageError(
             f"unsupported model extension {ext or '(none)'!r} for {path}: use one of {allowed}"
         )
+    if is_streaming_model(path):
+        return StreamingRunner(path, num_threads=num_threads)
     return RUNNERS[ext](path, num_threads=num_threads)
 
 

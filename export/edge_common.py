@@ -135,17 +135,28 @@ def fail(prog: str, message: str, code: int = 2) -> int:
     return code
 
 
-def runner_cli(argv, prog: str, description: str, runner_factory, model_suffix: str) -> int:
-    """The command line shared by run_tflite.py and run_onnx.py.
+def runner_cli(
+    argv,
+    prog: str,
+    description: str,
+    runner_factory,
+    model_suffix: str,
+    input_help: str = "a .npy array: a batch (N, ...) or one example without the batch dim",
+    as_input=None,
+    shown=None,
+) -> int:
+    """The command line shared by run_tflite.py, run_onnx.py and run_streaming.py.
 
-    ``runner_factory(path, num_threads)`` builds the runner. Returns the exit code: 0 ok, 2 for a missing file,
-    a bad input or a model that cannot be loaded.
+    ``runner_factory(path, num_threads)`` builds the runner. ``as_input(x, runner, source)`` turns the loaded
+    array into what ``runner.run`` takes (default: a checked batch), and ``shown(outputs)`` picks what is
+    printed (default: the outputs); ``--output`` saves all of them. Returns the exit code: 0 ok, 2 for a
+    missing file, a bad input or a model that cannot be loaded.
     """
     import argparse
 
     parser = argparse.ArgumentParser(prog=prog, description=description)
     parser.add_argument("model", help=f"the exported model ({model_suffix})")
-    parser.add_argument("input", help="a .npy array: a batch (N, ...) or one example without the batch dim")
+    parser.add_argument("input", help=input_help)
     parser.add_argument("--output", help="save the float32 outputs to this .npy file")
     parser.add_argument("--threads", type=int, default=None, help="CPU threads for the runtime")
     args = parser.parse_args(argv)
@@ -156,12 +167,15 @@ def runner_cli(argv, prog: str, description: str, runner_factory, model_suffix: 
         ensure_file(args.model, "model file")
         x = load_npy(args.input)
         runner = runner_factory(args.model, args.threads)
-        x = checked_batch(x, runner.input_shape, args.input)
+        if as_input is None:
+            x = checked_batch(x, runner.input_shape, args.input)
+        else:
+            x = as_input(x, runner, args.input)
         outputs = runner.run(x)
     except (FileNotFoundError, EdgeKitUsageError, ImportError) as err:
         return fail(prog, str(err))
 
-    print_predictions(outputs)
+    print_predictions(outputs if shown is None else shown(outputs))
     if args.output:
         np.save(args.output, outputs)
     return 0

@@ -99,7 +99,10 @@ class ONNXRunner:
             raise ModelLoadError(f"cannot load {path} as an ONNX model: {err}") from err
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ModelLoadError(f"{path} has {len(inputs)} inputs; ONNXRunner runs single-input models")
+            raise ModelLoadError(
+                f"{path} has {len(inputs)} inputs; ONNXRunner runs single-input models (a streaming model, "
+                "with its states as inputs, runs with run_streaming.py)"
+            )
         self._input = inputs[0]
         self._output = self.session.get_outputs()[0]
 

@@ -73,7 +73,10 @@ class TFLiteRunner:
             raise ModelLoadError(f"cannot load {path} as a TFLite model: {err}") from err
         inputs = self.interpreter.get_input_details()
         if len(inputs) != 1:
-            raise ModelLoadError(f"{path} has {len(inputs)} inputs; TFLiteRunner runs single-input models")
+            raise ModelLoadError(
+                f"{path} has {len(inputs)} inputs; TFLiteRunner runs single-input models (a streaming model, "
+                "with its states as inputs, runs with run_streaming.py)"
+            )
         self._input = inputs[0]
         self._output = self.interpreter.get_output_details()[0]
 

@@ -32,10 +32,18 @@ def _print_table(title, columns, rows):
     from rich.table import Table
 
     table = Table(title=title)
-    for column in columns:
-        table.add_column(column, justify="left" if column in ("model", "format", "file", "name") else "right", no_wrap=True)
+    rows = [[str(value) for value in row] for row in rows]
+    for index, column in enumerate(columns):
+        if column in ("model", "format", "file", "name"):
+            # Names are never cut short: the user types them back. Long descriptions wrap instead.
+            width = max([len(column), *(len(row[index]) for row in rows)])
+            table.add_column(column, justify="left", no_wrap=True, min_width=width)
+        elif column == "description":
+            table.add_column(column, justify="left", overflow="fold")
+        else:
+            table.add_column(column, justify="right", no_wrap=True)
     for row in rows:
-        table.add_row(*[str(value) for value in row])
+        table.add_row(*row)
     _console().print(table)
 
 
@@ -147,6 +155,14 @@ def _print_export_rows(parity, export_dir):
         ["file", "runtime", "accuracy", "top-1 agree", "max abs err", "median ms", "size KB"],
         rows,
     )
+    from keras_nn.edge.operators import format_operators
+
+    # The operators show whether a recurrent layer became the fused / native op or a loop, and any Flex op.
+    for row in parity:
+        if row.get("operators"):
+            name = os.path.basename(os.path.normpath(row["path"]))
+            form = f" [rnn_form={row['rnn_form']}]" if row.get("rnn_form") else ""
+            print(f"{name}{form}: {format_operators(row['operators'])}")
 
 
 def cmd_export(args):
@@ -159,8 +175,14 @@ def cmd_export(args):
     quantize = _split_list(args.quantize)
     if not source.exists():
         raise MissingPathError(f"{str(source)!r} does not exist; give a run directory or a .keras file")
+    options = {"rnn_form": args.rnn_form, "streaming": args.streaming}
     if source.is_dir() and not args.inputs:
-        report = export_run(source, formats=formats or None, quantize=quantize if args.quantize is not None else None)
+        report = export_run(
+            source,
+            formats=formats or None,
+            quantize=quantize if args.quantize is not None else None,
+            **options,
+        )
     else:
         model = load_model_file(source if source.is_file() else source / "model.keras")
         inputs = _load_inputs(args.inputs) if args.inputs else None
@@ -176,6 +198,8 @@ def cmd_export(args):
             quantize=quantize,
             representative_data=inputs,
             verify_inputs=inputs if args.verify or inputs is not None else None,
+            rnn_form=args.rnn_form or "auto",
+            streaming=args.streaming,
         )
     for path in report.files:
         print(f"wrote {path}")
@@ -202,7 +226,9 @@ def cmd_bench(args):
     if args.inputs:
         inputs = _load_inputs(args.inputs)
     else:
-        shape = [d if d > 0 else 1 for d in load_runner(paths[-1]).input_shape]
+        # A streaming file's input is one step; take the whole-input shape from another file when there is one.
+        whole = [p for p in paths if ".stream." not in p.name] or paths
+        shape = [d if d > 0 else 1 for d in load_runner(whole[-1]).input_shape]
         inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
     rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
     baseline = rows[0]["median_ms"]
@@ -318,6 +344,15 @@ def build_parser():
     export.add_argument("--inputs", help=".npy batch for calibration and parity (needed for a bare .keras with int8)")
     export.add_argument("--verify", action="store_true", help="check parity in each runtime (runs always verify)")
     export.add_argument("--output", help="export directory for a bare .keras file (default: beside it)")
+    export.add_argument(
+        "--rnn-form",
+        choices=["auto", "fused", "loop", "layer"],
+        default=None,
+        help="TFLite form of recurrent layers (default: the recipe's, or auto)",
+    )
+    export.add_argument(
+        "--streaming", action="store_true", help="also write single-step models (model.stream.tflite/.onnx)"
+    )
     export.set_defaults(run=cmd_export)
 
     bench = commands.add_parser("bench", help="batch-1 latency table of every exported file")
@@ -333,9 +368,11 @@ def build_parser():
     predict.add_argument("inputs", help=".npy batch or single example")
     predict.set_defaults(run=cmd_predict)
 
-    translate = commands.add_parser("translate", help="decode texts with a seq2seq run (dates -> ISO dates)")
-    translate.add_argument("run_dir", help="a seq2seq run directory")
-    translate.add_argument("texts", nargs="+", help="source texts, e.g. '2024년 3월 5일'")
+    translate = commands.add_parser(
+        "translate", help="decode texts with a seq2seq run (dates -> ISO dates) or a translation run (Korean -> English)"
+    )
+    translate.add_argument("run_dir", help="a seq2seq or translation run directory")
+    translate.add_argument("texts", nargs="+", help="source texts, e.g. '2024년 3월 5일' or '나는 사과를 3개 먹었다.'")
     translate.add_argument("--beam-width", type=int, default=None, help="1 for greedy (default: the recipe's)")
     translate.add_argument("--attention", help="also write the attention heat maps to this PNG")
     translate.set_defaults(run=cmd_translate)

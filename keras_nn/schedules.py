@@ -1,4 +1,4 @@
-"""Learning-rate schedules a recipe names (constant, cosine, step, exponential), with linear warmup."""
+"""Learning-rate schedules a recipe names (constant, cosine, step, exponential, transformer), with warmup."""
 
 import keras
 
@@ -48,19 +48,78 @@ class WarmupSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return cls(schedule, config["warmup_steps"])
 
 
-def build_schedule(config, learning_rate, steps_per_epoch, epochs):
+@keras.saving.register_keras_serializable(package="keras_nn")
+class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The learning rate of "Attention Is All You Need" (section 5.3):
+
+        lrate = scale * d_model^-0.5 * min(step^-0.5, step * warmup_steps^-1.5)
+
+    a linear rise for `warmup_steps` steps, then a decay with the inverse square root of the step; the peak,
+    at `step = warmup_steps`, is `scale * (d_model * warmup_steps)^-0.5` (7e-4 for the base model). `step`
+    counts from 1: the optimizer's iteration 0 takes the rate of step 1 (never 0).
+
+    Args:
+        d_model: the model width (512 in the base model).
+        warmup_steps: steps of the linear rise (4000 in the paper).
+        scale: a factor on the whole curve (1 in the paper; tensor2tensor exposes it as `learning_rate`).
+
+    Example:
+    >>> optimizer = keras.optimizers.Adam(TransformerSchedule(512), beta_1=0.9, beta_2=0.98, epsilon=1e-9)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
+    """
+
+    def __init__(self, d_model, warmup_steps=4000, scale=1.0):
+        if not isinstance(d_model, int) or isinstance(d_model, bool) or d_model < 1:
+            raise ConfigError(f"TransformerSchedule: d_model={d_model!r} must be a positive integer")
+        if not isinstance(warmup_steps, int) or isinstance(warmup_steps, bool) or warmup_steps < 1:
+            raise ConfigError(
+                f"TransformerSchedule: warmup_steps={warmup_steps!r} must be a positive integer"
+            )
+        self.d_model = d_model
+        self.warmup_steps = warmup_steps
+        self.scale = float(scale)
+
+    def __call__(self, step):
+        step = keras.ops.cast(step, "float32") + 1.0
+        rise = step * float(self.warmup_steps) ** -1.5
+        return self.scale * float(self.d_model) ** -0.5 * keras.ops.minimum(keras.ops.rsqrt(step), rise)
+
+    def get_config(self):
+        return {"d_model": self.d_model, "warmup_steps": self.warmup_steps, "scale": self.scale}
+
+
+def _transformer_schedule(config, steps_per_epoch, model_config):
+    """The `transformer` schedule of a recipe: d_model from the schedule section, else the model's."""
+    d_model = config.get("d_model") or (model_config or {}).get("d_model")
+    if d_model is None:
+        raise ConfigError(
+            "schedule.name='transformer' needs the model width: set schedule.d_model or model.d_model"
+        )
+    warmup_steps = config.get("warmup_steps") or config["warmup_epochs"] * steps_per_epoch or 4000
+    return TransformerSchedule(int(d_model), int(warmup_steps), config.get("scale", 1.0))
+
+
+def build_schedule(config, learning_rate, steps_per_epoch, epochs, model_config=None):
     """Turns a recipe's `schedule` section into a learning rate or `LearningRateSchedule`.
 
     Args:
         config: the resolved `schedule` section (name, warmup_epochs, decay_rate, step_epochs,
-            min_learning_rate).
-        learning_rate: the peak learning rate (the optimizer section's).
+            min_learning_rate; for `transformer` also d_model, warmup_steps, scale).
+        learning_rate: the peak learning rate (the optimizer section's; `transformer` has its own curve and
+            does not use it).
         steps_per_epoch: optimizer steps in one epoch.
         epochs: epochs of the whole run; cosine decays over what is left after warmup.
+        model_config: the recipe's `model` section, where `transformer` finds `d_model` unless the schedule
+            section sets it.
 
     Returns:
         A float for `constant` without warmup, else a `LearningRateSchedule`.
     """
+    if config["name"] == "transformer":
+        # Its own warmup (schedule.warmup_steps, else warmup_epochs, else the paper's 4000 steps).
+        return _transformer_schedule(config, steps_per_epoch, model_config)
     warmup_steps = config["warmup_epochs"] * steps_per_epoch
     decay_steps = max(epochs * steps_per_epoch - warmup_steps, 1)
     name = config["name"]
@@ -75,9 +134,18 @@ def build_schedule(config, learning_rate, steps_per_epoch, epochs):
         # lands on the first step of each new period.
         boundaries = [b - 1 for b in range(step, decay_steps, step)]
         values = [learning_rate * config["decay_rate"] ** k for k in range(len(boundaries) + 1)]
-        schedule = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values) if boundaries else learning_rate
+        schedule = (
+            keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+            if boundaries
+            else learning_rate
+        )
     elif name == "exponential":
-        schedule = keras.optimizers.schedules.ExponentialDecay(learning_rate, decay_steps, config["decay_rate"])
+        schedule = keras.optimizers.schedules.ExponentialDecay(
+            learning_rate, decay_steps, config["decay_rate"]
+        )
     else:
-        raise ConfigError(f"schedule.name={name!r} is not allowed; choose one of: constant, cosine, step, exponential")
+        raise ConfigError(
+            f"schedule.name={name!r} is not allowed; choose one of: constant, cosine, step, exponential, "
+            "transformer"
+        )
     return WarmupSchedule(schedule, warmup_steps) if warmup_steps else schedule

@@ -9,7 +9,8 @@ def test_list_models_and_filters():
     names = keras_nn.list_models()
     assert names == sorted(names)
     assert {"simple_cnn", "lstm_classifier", "gru_classifier", "rnn_classifier"} <= set(names)
-    assert keras_nn.list_models("*_classifier") == ["gru_classifier", "lstm_classifier", "rnn_classifier"]
+    assert keras_nn.list_models("*rnn_classifier") == ["rnn_classifier"]
+    assert {"gru_classifier", "lstm_classifier", "rnn_classifier"} <= set(keras_nn.list_models("*_classifier"))
     cnns = keras_nn.list_models(family="cnn")
     assert "simple_cnn" in cnns and "lstm_classifier" not in cnns
 

@@ -2,7 +2,8 @@ import keras
 import numpy as np
 import pytest
 
-from keras_nn.schedules import WarmupSchedule, build_schedule
+from keras_nn.errors import ConfigError
+from keras_nn.schedules import TransformerSchedule, WarmupSchedule, build_schedule
 
 BASE = {"name": "constant", "warmup_epochs": 0, "decay_rate": 0.1, "step_epochs": 2, "min_learning_rate": 0.0}
 
@@ -42,3 +43,42 @@ def test_schedules_never_exceed_the_peak(name):
     schedule = build_schedule({**BASE, "name": name, "warmup_epochs": 1}, 0.05, steps_per_epoch=4, epochs=8)
     values = _values(schedule, range(32))
     assert values.max() <= 0.05 + 1e-7 and values.min() >= 0.0
+
+
+def test_transformer_schedule_is_the_papers_formula():
+    schedule = TransformerSchedule(d_model=512, warmup_steps=4000)
+    steps = np.array([0, 1, 999, 3999, 4000, 9999, 99999])
+    paper_step = steps + 1.0  # the optimizer's iteration 0 is the paper's step 1
+    expected = 512**-0.5 * np.minimum(paper_step**-0.5, paper_step * 4000**-1.5)
+    np.testing.assert_allclose(_values(schedule, steps), expected, rtol=1e-5)
+    assert _values(schedule, [3999]).item() == pytest.approx((512 * 4000) ** -0.5, rel=1e-5)  # the peak
+    rebuilt = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(TransformerSchedule(64, warmup_steps=10, scale=2.0))
+    )
+    expected = 2.0 * 64**-0.5 * np.minimum(paper_step**-0.5, paper_step * 10**-1.5)
+    np.testing.assert_allclose(_values(rebuilt, steps), expected, rtol=1e-5)
+
+
+def test_transformer_schedule_from_a_recipe():
+    from keras_nn.training.recipe import validate
+    from keras_nn.training.tasks import build_optimizer
+
+    config = validate(
+        {
+            "model": {"name": "transformer_translator", "d_model": 64},
+            "schedule": {"name": "transformer", "warmup_steps": 100},
+            "optimizer": {"beta_2": 0.98, "epsilon": 1e-9},
+        }
+    )
+    optimizer = build_optimizer(config, steps_per_epoch=10)
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, TransformerSchedule)
+    assert (schedule.d_model, schedule.warmup_steps) == (64, 100)
+    assert optimizer.beta_2 == 0.98 and optimizer.epsilon == 1e-9
+    # Without schedule.warmup_steps, warmup_epochs gives the warmup; schedule.d_model wins over the model's.
+    config["schedule"].update(warmup_steps=None, warmup_epochs=2, d_model=32)
+    schedule = build_schedule(config["schedule"], 1e-3, 10, epochs=5, model_config=config["model"])
+    assert (schedule.d_model, schedule.warmup_steps) == (32, 20)
+    config["schedule"]["d_model"] = None
+    with pytest.raises(ConfigError, match="schedule.d_model or model.d_model"):
+        build_schedule(config["schedule"], 1e-3, 10, 5, model_config={"name": "simple_cnn"})

@@ -14,8 +14,10 @@ from keras_nn.data.dates import Seq2SeqBundle, load_date_fields, load_dates
 from keras_nn.data.embedded import EMBEDDED, EmbeddedDataset, register_embedded
 from keras_nn.data.loader import SCHEMES, list_datasets, load_dataset
 from keras_nn.data.pipeline import FORMS, split_indices
+from keras_nn.data.subwords import SubwordTokenizer
 from keras_nn.data.text import TextBundle, load_text_classification, vectorize_bundle
 from keras_nn.data.timeseries import TimeSeriesBundle, load_timeseries, make_windows
+from keras_nn.data.translation import load_translation, read_parallel_tsv
 
 __all__ = [
     "DatasetBundle",
@@ -28,12 +30,15 @@ __all__ = [
     "register_embedded",
     "split_indices",
     "Seq2SeqBundle",
+    "SubwordTokenizer",
     "TextBundle",
     "TimeSeriesBundle",
     "load_date_fields",
     "load_dates",
     "load_text_classification",
     "load_timeseries",
+    "load_translation",
     "make_windows",
+    "read_parallel_tsv",
     "vectorize_bundle",
 ]

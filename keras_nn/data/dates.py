@@ -33,6 +33,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nn.data.bundle import DatasetBundle
+from keras_nn.data.pipeline import batch_examples
 from keras_nn.errors import ConfigError
 
 PAD, START, END, UNK = 0, 1, 2, 3
@@ -137,6 +138,8 @@ class CharVocabulary:
         >>> vocab.decode([6, 4, 6, 8, 2, 0])
         '2024'
     """
+
+    pad_id, start_id, end_id, unk_id = PAD, START, END, UNK
 
     def __init__(self, characters):
         characters = list(dict.fromkeys(characters))
@@ -259,17 +262,6 @@ def _draw_splits(train_size, validation_size, test_size, years, formats, seed):
     return {split: sample_dates(size, days[split], formats, rng) if size else [] for split, size in sizes.items()}, formats
 
 
-def _batched(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache):
-    ds = examples.get(split)
-    if ds is None:
-        return None
-    if cache:
-        ds = ds.cache()
-    if shuffle:
-        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
 @dataclasses.dataclass
 class Seq2SeqBundle(DatasetBundle):
     """A `DatasetBundle` of a sequence-to-sequence task, with its vocabularies and raw text pairs.
@@ -278,7 +270,8 @@ class Seq2SeqBundle(DatasetBundle):
     padding so neither the loss nor the metrics count it.
 
     Args (besides `DatasetBundle`'s):
-        source_vocab, target_vocab: `CharVocabulary` of each side.
+        source_vocab, target_vocab: the vocabulary of each side (`CharVocabulary`, or the `SubwordTokenizer`
+            of a translation run).
         source_length, target_length: padded lengths (end token included).
         pairs: `{split: [(source_text, target_text), ...]}` in the splits' fixed order.
     """
@@ -300,13 +293,17 @@ class Seq2SeqBundle(DatasetBundle):
 
 
 def encode_pairs(pairs, source_vocab, target_vocab, source_len, target_len):
-    """Encodes text pairs into `(source, target_in, target_out, weights)` arrays for teacher forcing."""
+    """Encodes text pairs into `(source, target_in, target_out, weights)` arrays for teacher forcing.
+
+    The vocabularies (`CharVocabulary`, `SubwordTokenizer`) give `encode(text, length)` and their special ids.
+    """
     source = np.stack([source_vocab.encode(s, source_len) for s, _ in pairs])
     target_out = np.stack([target_vocab.encode(t, target_len) for _, t in pairs])
     # The decoder reads the target shifted right behind a start token (teacher forcing).
-    target_in = np.concatenate([np.full((len(pairs), 1), START, np.int32), target_out[:, :-1]], axis=1)
-    target_in[target_in == END] = PAD
-    weights = (target_out != PAD).astype(np.float32)
+    start, end, pad = target_vocab.start_id, target_vocab.end_id, target_vocab.pad_id
+    target_in = np.concatenate([np.full((len(pairs), 1), start, np.int32), target_out[:, :-1]], axis=1)
+    target_in[target_in == end] = pad
+    weights = (target_out != pad).astype(np.float32)
     return source, target_in, target_out, weights
 
 
@@ -355,7 +352,7 @@ def load_dates(
     }
 
     def batched(split, shuffle):
-        return _batched(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache)
+        return batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache)
 
     return Seq2SeqBundle(
         train=batched("train", True),
@@ -421,9 +418,9 @@ def load_date_fields(
         examples[split] = tf.data.Dataset.from_tensor_slices((x, y))
         sizes[split] = len(items)
     return DatasetBundle(
-        train=_batched(examples, "train", batch_size, True, seed, shuffle_buffer, cache),
-        validation=_batched(examples, "validation", batch_size, False, seed, shuffle_buffer, cache),
-        test=_batched(examples, "test", batch_size, False, seed, shuffle_buffer, cache),
+        train=batch_examples(examples, "train", batch_size, True, seed, shuffle_buffer, cache),
+        validation=batch_examples(examples, "validation", batch_size, False, seed, shuffle_buffer, cache),
+        test=batch_examples(examples, "test", batch_size, False, seed, shuffle_buffer, cache),
         num_classes=len(FIELD_TAGS),
         input_shape=(length,),
         class_names=list(FIELD_TAGS),

@@ -97,12 +97,21 @@ def load_dataset(
     return load_dir(rest, form, opts, label_column=label_column, timesteps=timesteps, source=source)
 
 
+# Generated (synthetic, seeded) tasks: no download; each task's loader documents how its data is made.
+GENERATED_SOURCES = {
+    "dates": "dates in Korean and mixed formats -> ISO dates (seq2seq; synthetic)",
+    "date_fields": "the characters of written dates tagged YEAR/MONTH/DAY/WEEKDAY/O (tagging; synthetic)",
+    "sine": "noisy daily + weekly sine with a linear trend, hourly steps (forecasting; synthetic)",
+    "ko_en": "Korean -> English sentences: numbers, dates, times, templated sentences (translation; synthetic)",
+}
+
+
 def list_datasets() -> list[tuple[str, str]]:
     """Lists the data sources `load_dataset` understands, for `keras-nn list`.
 
     Returns:
-        `(source, description)` pairs: every embedded data set, then one hint line each for `tfds:` and
-        `dir:`.
+        `(source, description)` pairs: every embedded data set, one hint line each for `tfds:` and `dir:`,
+        then the generated tasks.
 
     Example:
         >>> for source, description in list_datasets():
@@ -118,4 +127,5 @@ def list_datasets() -> list[tuple[str, str]]:
             "a folder of class sub-folders of images or .txt files, or a .csv/.tsv file with a label column",
         )
     )
+    rows.extend((f"generated:{name}", description) for name, description in sorted(GENERATED_SOURCES.items()))
     return rows

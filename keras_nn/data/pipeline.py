@@ -287,6 +287,18 @@ def batch_eval(ds: tf.data.Dataset, opts: LoadOptions) -> tf.data.Dataset:
     return ds.batch(opts.batch_size).prefetch(AUTOTUNE)
 
 
+def batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache):
+    """The batched pipeline of `examples[split]` (None when the split is absent): cached, shuffled if asked."""
+    ds = examples.get(split)
+    if ds is None:
+        return None
+    if cache:
+        ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
 def cardinality(ds: tf.data.Dataset, fallback: int = -1) -> int:
     """Number of examples of an unbatched dataset when tf.data knows it, else `fallback`."""
     n = int(ds.cardinality().numpy())

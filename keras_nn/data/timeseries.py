@@ -26,6 +26,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nn.data.bundle import DatasetBundle
+from keras_nn.data.pipeline import batch_examples
 from keras_nn.errors import ConfigError, DataError, MissingPathError
 
 GENERATED = {"sine": "noisy daily + weekly sine with a linear trend (synthetic, hourly steps)"}
@@ -258,20 +259,10 @@ def load_timeseries(
         examples[split] = tf.data.Dataset.from_tensor_slices((x, y))
         counts[split] = len(x)
 
-    def batched(split, shuffle):
-        ds = examples.get(split)
-        if ds is None:
-            return None
-        if cache:
-            ds = ds.cache()
-        if shuffle:
-            ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-        return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
     return TimeSeriesBundle(
-        train=batched("train", True),
-        validation=batched("validation", False),
-        test=batched("test", False),
+        train=batch_examples(examples, "train", batch_size, True, seed, shuffle_buffer, cache),
+        validation=batch_examples(examples, "validation", batch_size, False, seed, shuffle_buffer, cache),
+        test=batch_examples(examples, "test", batch_size, False, seed, shuffle_buffer, cache),
         num_classes=0,
         input_shape=(window, series.shape[1]),
         class_names=[],

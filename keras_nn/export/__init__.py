@@ -1,20 +1,33 @@
 """Export to SavedModel, TFLite (float32, float16, dynamic-range, int8) and ONNX, parity checks in the real
-runtimes, and batch-1 latency benchmarks. TensorFlow-only code lives here."""
+runtimes, and batch-1 latency benchmarks. Recurrent layers take export-time forms (fused TFLite LSTM, lean
+loops, native ONNX LSTM/GRU) and stream as single-step models. TensorFlow-only code lives here."""
 
 from keras_nn.export.benchmark import benchmark
-from keras_nn.export.onnx import to_onnx
+from keras_nn.export.onnx import ONNXExport, convert_onnx, to_onnx
 from keras_nn.export.pipeline import ExportReport, export_model, export_run
+from keras_nn.export.rnn_forms import export_form_model
 from keras_nn.export.savedmodel import to_saved_model
-from keras_nn.export.tflite import to_tflite
-from keras_nn.export.verify import verify
+from keras_nn.export.streaming import streaming_model, to_streaming_onnx, to_streaming_tflite
+from keras_nn.export.tflite import TFLiteExport, choose_rnn_form, convert_tflite, to_tflite
+from keras_nn.export.verify import file_operators, verify
 
 __all__ = [
     "ExportReport",
+    "ONNXExport",
+    "TFLiteExport",
     "benchmark",
+    "choose_rnn_form",
+    "convert_onnx",
+    "convert_tflite",
+    "export_form_model",
     "export_model",
     "export_run",
+    "file_operators",
+    "streaming_model",
     "to_onnx",
     "to_saved_model",
+    "to_streaming_onnx",
+    "to_streaming_tflite",
     "to_tflite",
     "verify",
 ]

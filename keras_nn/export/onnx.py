@@ -1,27 +1,84 @@
 """ONNX export through tf2onnx's `from_function` on the model's inference graph."""
 
+import dataclasses
 import logging
 import os
 import tempfile
 from pathlib import Path
 
-from keras_nn.errors import ExportError
-from keras_nn.export.signature import inference_function, input_spec
+from keras_nn.errors import ConfigError, ExportError
+from keras_nn.export.rnn_forms import ONNX_RNN_FORMS, ExportForms, export_form_model
+from keras_nn.export.signature import has_recurrent_layers, inference_function, input_spec
 
 DEFAULT_OPSET = 17
+RNN_FORMS = ONNX_RNN_FORMS
 
 
-def to_onnx(model, path, opset=None):
+@dataclasses.dataclass
+class ONNXExport:
+    """What `convert_onnx` wrote: the file, the recurrent form asked for and the form each layer took."""
+
+    path: Path
+    rnn_form: str | None
+    batch_size: int | None
+    layers: list = dataclasses.field(default_factory=list)
+
+
+def convert_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
+    """`to_onnx` that also says which recurrent form each layer took: returns an `ONNXExport`."""
+    import tf2onnx
+
+    if rnn_form not in RNN_FORMS:
+        raise ConfigError(
+            f"rnn_form={rnn_form!r} is not allowed for ONNX; choose one of: {', '.join(RNN_FORMS)}"
+        )
+    if batch_size is not None and (
+        not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
+    ):
+        raise ConfigError(
+            f"batch_size={batch_size!r} must be a positive integer, or None for a dynamic batch"
+        )
+    # tf2onnx logs its graph rewrites as warnings; they are not the user's concern.
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    form = rnn_form if has_recurrent_layers(model) else None
+    export_model, forms = model, ExportForms()
+    if form in ("auto", "native"):
+        form = "native"
+        export_model, forms = export_form_model(model, "onnx", "native", batch_size)
+    function = inference_function(export_model, batch_size)
+    try:
+        model_proto, _ = tf2onnx.convert.from_function(
+            function, input_signature=[input_spec(model, batch_size)], opset=opset or DEFAULT_OPSET
+        )
+    except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
+        raise ExportError(f"ONNX conversion of {model.name!r} failed: {error}") from error
+    with tempfile.NamedTemporaryFile(
+        dir=path.parent, prefix=".onnx-", suffix=".onnx", delete=False
+    ) as staged:
+        staged.write(model_proto.SerializeToString())
+    os.replace(staged.name, path)
+    return ONNXExport(path, form, batch_size, [record.as_dict() for record in forms.records()])
+
+
+def to_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
     """Converts `model` to an ONNX file.
 
     tf2onnx's `from_keras` fails on Keras 3 Sequential models, so this converts the model's inference
     `tf.function` (`training=False`) with `from_function`, which takes Sequential, functional and subclassed
-    models alike. The batch dimension stays dynamic.
+    models alike. LSTM and GRU layers (Keras or keras-nn, bidirectional and stacked) become the native ONNX
+    `LSTM`/`GRU` operators at any batch: their export form (`keras_nn.export.rnn_forms`) is a loop in the
+    shape tf2onnx's rewriters turn into the native node, one per (bidirectional) layer. Masked inputs,
+    SimpleRNN and GRU with `reset_after=False` become an ONNX `Loop`.
 
     Args:
         model: a built Keras model with one input.
         path: the `.onnx` file to write.
         opset: the ONNX opset (default 17, which every current onnxruntime runs).
+        batch_size: None for a dynamic batch, or a fixed batch size.
+        rnn_form: `"auto"` or `"native"` (native LSTM/GRU nodes where the layer allows it) or `"layer"` (each
+            layer's own graph as Keras traces it: what tf2onnx makes of a model as it is).
 
     Returns:
         The path written.
@@ -29,20 +86,4 @@ def to_onnx(model, path, opset=None):
     Example:
     >>> keras_nn.export.to_onnx(model, "model.onnx")
     """
-    import tf2onnx
-
-    # tf2onnx logs its graph rewrites as warnings; they are not the user's concern.
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    function = inference_function(model)
-    try:
-        model_proto, _ = tf2onnx.convert.from_function(
-            function, input_signature=[input_spec(model)], opset=opset or DEFAULT_OPSET
-        )
-    except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
-        raise ExportError(f"ONNX conversion of {model.name!r} failed: {error}") from error
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".onnx-", suffix=".onnx", delete=False) as staged:
-        staged.write(model_proto.SerializeToString())
-    os.replace(staged.name, path)
-    return path
+    return convert_onnx(model, path, opset=opset, batch_size=batch_size, rnn_form=rnn_form).path

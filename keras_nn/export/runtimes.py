@@ -1,6 +1,6 @@
-"""One runner interface over every exported format: the edge kit's TFLite and ONNX runners and TF for
-SavedModel. A runner has `input_shape`, `run(batch) -> float32 outputs`, and `prepare`/`invoke_prepared` for
-latency timing."""
+"""One runner interface over every exported format: the edge kit's TFLite, ONNX and streaming runners and TF
+for SavedModel. A runner has `input_shape`, `run(batch) -> float32 outputs`, and `prepare`/`invoke_prepared`
+for latency timing (a streaming runner times one step)."""
 
 import re
 from pathlib import Path
@@ -9,6 +9,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_nn.edge.bench_device import load_runner as load_edge_runner
+from keras_nn.edge.run_streaming import StreamingRunner, is_streaming_model
 from keras_nn.errors import MissingPathError
 
 
@@ -38,10 +39,13 @@ class SavedModelRunner:
 
 
 def format_of(path):
-    """`savedmodel`, `tflite-<variant>` or `onnx`, from the path the export pipeline wrote."""
+    """`savedmodel`, `tflite-<variant>`, `onnx`, or `tflite-stream` / `onnx-stream`, from the path the export
+    pipeline wrote."""
     path = Path(path)
     if path.is_dir():
         return "savedmodel"
+    if is_streaming_model(str(path)):
+        return f"{path.suffix.lstrip('.')}-stream"
     if path.suffix == ".tflite":
         words = set(re.split(r"[._-]", path.stem))
         variant = next((mode for mode in ("float16", "dynamic", "int8") if mode in words), "float32")
@@ -50,7 +54,11 @@ def format_of(path):
 
 
 def runtime_of(path):
-    return {"savedmodel": "tensorflow", "onnx": "onnxruntime"}.get(format_of(path), "ai-edge-litert")
+    return (
+        "onnxruntime"
+        if format_of(path).startswith("onnx")
+        else {"savedmodel": "tensorflow"}.get(format_of(path), "ai-edge-litert")
+    )
 
 
 def load_runner(path, num_threads=None):
@@ -60,4 +68,6 @@ def load_runner(path, num_threads=None):
         raise MissingPathError(f"exported model {str(path)!r} does not exist")
     if path.is_dir():
         return SavedModelRunner(path)
+    if is_streaming_model(str(path)):
+        return StreamingRunner(str(path), num_threads=num_threads)
     return load_edge_runner(str(path), num_threads=num_threads)

@@ -31,8 +31,19 @@ def to_saved_model(model, path, batch_size=None):
     path.parent.mkdir(parents=True, exist_ok=True)
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serve", lambda inputs: model(inputs, training=False), input_signature=[input_spec(model, batch_size)])
-    # Written beside the destination and renamed, so a failed export leaves no half-written SavedModel.
+    archive.add_endpoint(
+        "serve", lambda inputs: model(inputs, training=False), input_signature=[input_spec(model, batch_size)]
+    )
+    return write_archive(archive, path)
+
+
+def write_archive(archive, path):
+    """Writes a `keras.export.ExportArchive` to `path` (replaced if it exists); returns the path.
+
+    It is written beside the destination and renamed, so a failed export leaves no half-written SavedModel.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as staging:
         archive.write_out(os.path.join(staging, "saved_model"), verbose=False)
         if path.exists():

@@ -15,13 +15,17 @@ def model_input_signature(model):
     inputs = getattr(model, "inputs", None)
     if inputs:
         if len(inputs) != 1:
-            raise ConfigError(f"model {model.name!r} has {len(inputs)} inputs; export takes single-input models")
+            raise ConfigError(
+                f"model {model.name!r} has {len(inputs)} inputs; export takes single-input models"
+            )
         tensor = inputs[0]
         name = (getattr(tensor, "name", None) or "inputs").split(":")[0].replace("/", "_")
         return tuple(tensor.shape[1:]), tf.as_dtype(tensor.dtype), name
     build_config = model.get_build_config() if model.built else None
     shape = (build_config or {}).get("input_shape")
-    if shape is None or (isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple, dict))):
+    if shape is None or (
+        isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple, dict))
+    ):
         raise ConfigError(
             f"model {model.name!r} has no known single input shape; call it once on a batch (or build it with "
             "keras.Input) before exporting"
@@ -52,7 +56,9 @@ def check_inputs(model, inputs, what="inputs"):
     dtype = np.dtype(dtype.as_numpy_dtype)
     inputs = np.asarray(inputs)
     got = inputs.shape[1:]
-    if inputs.ndim != len(expected) + 1 or any(e is not None and e != g for e, g in zip(expected, got, strict=False)):
+    if inputs.ndim != len(expected) + 1 or any(
+        e is not None and e != g for e, g in zip(expected, got, strict=False)
+    ):
         shown = tuple("?" if e is None else e for e in expected)
         raise ShapeError(
             f"{what} have shape {inputs.shape}, but model {model.name!r} takes batches of shape (N, "
@@ -62,7 +68,7 @@ def check_inputs(model, inputs, what="inputs"):
 
 
 def has_recurrent_layers(model):
-    """True when the model holds an RNN layer, whose TF graph is a loop over tensor lists."""
-    import keras
+    """True when the model holds a recurrent layer (Keras or keras-nn), whose TF graph is a loop."""
+    from keras_nn.export.rnn_forms import recurrent_layers
 
-    return any(isinstance(layer, keras.layers.RNN | keras.layers.Bidirectional) for layer in model._flatten_layers())
+    return bool(recurrent_layers(model))

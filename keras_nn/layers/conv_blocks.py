@@ -33,10 +33,14 @@ def _padding_plan(padding, kernel_size, strides, dilation_rate):
     if isinstance(padding, str):
         raise ConfigError(f"padding={padding!r} is not allowed; use 'same', 'valid' or a number of pixels")
     pad = _pair(padding, "padding")
-    kernel, stride, dilation = (_pair(v, n) for v, n in ((kernel_size, "kernel_size"), (strides, "strides"),
-                                                          (dilation_rate, "dilation_rate")))
-    same = all(s == 1 and k % 2 == 1 and p == d * (k - 1) // 2 for p, k, s, d in zip(pad, kernel, stride, dilation,
-                                                                                  strict=True))
+    kernel, stride, dilation = (
+        _pair(v, n)
+        for v, n in ((kernel_size, "kernel_size"), (strides, "strides"), (dilation_rate, "dilation_rate"))
+    )
+    same = all(
+        s == 1 and k % 2 == 1 and p == d * (k - 1) // 2
+        for p, k, s, d in zip(pad, kernel, stride, dilation, strict=True)
+    )
     if same:
         return None, "same"
     if pad == (0, 0):
@@ -47,7 +51,9 @@ def _padding_plan(padding, kernel_size, strides, dilation_rate):
 def _check_padding(padding):
     if isinstance(padding, str):
         if padding not in ("same", "valid"):
-            raise ConfigError(f"padding={padding!r} is not allowed; use 'same', 'valid' or a number of pixels")
+            raise ConfigError(
+                f"padding={padding!r} is not allowed; use 'same', 'valid' or a number of pixels"
+            )
         return padding
     pad = _pair(padding, "padding")
     return pad[0] if pad[0] == pad[1] else list(pad)
@@ -57,8 +63,57 @@ def _serialize(obj):
     return None if obj is None else keras.saving.serialize_keras_object(obj)
 
 
+class _ConvBlock(keras.layers.Layer):
+    """What the blocks share: the activation, batch-norm and kernel settings, and a config made of them plus
+    the block's own constructor arguments (`_config_keys`, stored as attributes of the same name)."""
+
+    _config_keys = ()
+
+    def __init__(
+        self,
+        activation,
+        batch_norm_epsilon,
+        batch_norm_momentum,
+        kernel_initializer,
+        kernel_regularizer,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.activation = (
+            keras.activations.serialize(keras.activations.get(activation)) if activation else None
+        )
+        self.batch_norm_epsilon = batch_norm_epsilon
+        self.batch_norm_momentum = batch_norm_momentum
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+
+    def _conv_kwargs(self, **overrides):
+        """Keyword arguments of the `ConvBNAct` sub-layers."""
+        return {
+            "batch_norm_epsilon": self.batch_norm_epsilon,
+            "batch_norm_momentum": self.batch_norm_momentum,
+            # Serialized, so that each sub-layer builds its own initializer (an unseeded instance shared by
+            # several layers is a trap on some backends).
+            "kernel_initializer": _serialize(self.kernel_initializer),
+            "kernel_regularizer": _serialize(self.kernel_regularizer),
+            "dtype": self.dtype_policy,
+            **overrides,
+        }
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            **{key: getattr(self, key) for key in self._config_keys},
+            "activation": self.activation,
+            "batch_norm_epsilon": self.batch_norm_epsilon,
+            "batch_norm_momentum": self.batch_norm_momentum,
+            "kernel_initializer": _serialize(self.kernel_initializer),
+            "kernel_regularizer": _serialize(self.kernel_regularizer),
+        }
+
+
 @keras.saving.register_keras_serializable(package="keras_nn")
-class ConvBNAct(keras.layers.Layer):
+class ConvBNAct(_ConvBlock):
     """Convolution, batch normalization, activation: the unit every modern CNN is made of.
 
     Sub-layers are named `{name}_pad` (explicit padding, when needed), `{name}_conv`, `{name}_bn` and
@@ -101,6 +156,17 @@ class ConvBNAct(keras.layers.Layer):
         https://arxiv.org/abs/1511.07122.
     """
 
+    _config_keys = (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "dilation_rate",
+        "groups",
+        "batch_norm",
+        "use_bias",
+    )
+
     def __init__(
         self,
         filters,
@@ -118,28 +184,39 @@ class ConvBNAct(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            activation,
+            batch_norm_epsilon,
+            batch_norm_momentum,
+            kernel_initializer,
+            kernel_regularizer,
+            **kwargs,
+        )
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
         self.padding = _check_padding(padding)
         self.dilation_rate = dilation_rate
         self.groups = groups
-        self.activation = keras.activations.serialize(keras.activations.get(activation)) if activation else None
         self.batch_norm = batch_norm
         self.use_bias = (not batch_norm) if use_bias is None else bool(use_bias)
-        self.batch_norm_epsilon = batch_norm_epsilon
-        self.batch_norm_momentum = batch_norm_momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-
         explicit, conv_padding = _padding_plan(self.padding, kernel_size, strides, dilation_rate)
         common = {"dtype": self.dtype_policy}
-        self.pad = keras.layers.ZeroPadding2D(explicit, name=f"{self.name}_pad", **common) if explicit else None
+        self.pad = (
+            keras.layers.ZeroPadding2D(explicit, name=f"{self.name}_pad", **common) if explicit else None
+        )
         self.conv = keras.layers.Conv2D(
-            filters, kernel_size, strides=strides, padding=conv_padding, dilation_rate=dilation_rate,
-            groups=groups, use_bias=self.use_bias, kernel_initializer=self.kernel_initializer,
-            kernel_regularizer=self.kernel_regularizer, name=f"{self.name}_conv", **common,
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=conv_padding,
+            dilation_rate=dilation_rate,
+            groups=groups,
+            use_bias=self.use_bias,
+            kernel_initializer=self.kernel_initializer,
+            kernel_regularizer=self.kernel_regularizer,
+            name=f"{self.name}_conv",
+            **common,
         )
         self.bn = (
             keras.layers.BatchNormalization(
@@ -148,7 +225,9 @@ class ConvBNAct(keras.layers.Layer):
             if batch_norm
             else None
         )
-        self.act = keras.layers.Activation(activation, name=f"{self.name}_act", **common) if activation else None
+        self.act = (
+            keras.layers.Activation(activation, name=f"{self.name}_act", **common) if activation else None
+        )
 
     def build(self, input_shape):
         shape = input_shape
@@ -169,30 +248,12 @@ class ConvBNAct(keras.layers.Layer):
         shape = input_shape if self.pad is None else self.pad.compute_output_shape(input_shape)
         return self.conv.compute_output_shape(shape)
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "dilation_rate": self.dilation_rate,
-            "groups": self.groups,
-            "activation": self.activation,
-            "batch_norm": self.batch_norm,
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-        }
-
 
 SHORTCUTS = ("projection", "zero_pad")
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class ResidualBlock(keras.layers.Layer):
+class ResidualBlock(_ConvBlock):
     """The basic residual block of ResNet-18/34 and the CIFAR ResNets: two 3x3 conv-BN, a shortcut, ReLU.
 
     `y = relu(bn(conv3x3(relu(bn(conv3x3(x))))) + shortcut(x))`. The shortcut is the identity when the shape is
@@ -231,6 +292,8 @@ class ResidualBlock(keras.layers.Layer):
         https://arxiv.org/abs/1512.03385 (Fig. 2 left; options A/B in section 3.3).
     """
 
+    _config_keys = ("filters", "strides", "shortcut", "use_bias")
+
     def __init__(
         self,
         filters,
@@ -244,44 +307,42 @@ class ResidualBlock(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            activation,
+            batch_norm_epsilon,
+            batch_norm_momentum,
+            kernel_initializer,
+            kernel_regularizer,
+            **kwargs,
+        )
         if shortcut not in SHORTCUTS:
             raise ConfigError(f"shortcut={shortcut!r} is not allowed; choose one of: {', '.join(SHORTCUTS)}")
         self.filters = filters
         self.strides = strides
         self.shortcut = shortcut
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
         self.use_bias = use_bias
-        self.batch_norm_epsilon = batch_norm_epsilon
-        self.batch_norm_momentum = batch_norm_momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        conv = self._conv_kwargs()
-        self.conv1 = ConvBNAct(filters, 3, strides=strides, padding=1, activation=activation, name=f"{self.name}_1",
-                               **conv)
+        conv = self._conv_kwargs(use_bias=use_bias)
+        self.conv1 = ConvBNAct(
+            filters, 3, strides=strides, padding=1, activation=activation, name=f"{self.name}_1", **conv
+        )
         self.conv2 = ConvBNAct(filters, 3, padding=1, activation=None, name=f"{self.name}_2", **conv)
         self.out = keras.layers.Activation(activation, name=f"{self.name}_out", dtype=self.dtype_policy)
         self.projection = None
         self._zero_pad = None
 
-    def _conv_kwargs(self):
-        return {
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            # Serialized, so that each sub-layer builds its own initializer (an unseeded instance shared by
-            # several layers is a trap on some backends).
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-            "dtype": self.dtype_policy,
-        }
-
     def build(self, input_shape):
         channels = input_shape[-1]
         changes_shape = self.strides != 1 or channels != self.filters
         if changes_shape and self.shortcut == "projection":
-            self.projection = ConvBNAct(self.filters, 1, strides=self.strides, padding="valid", activation=None,
-                                        name=f"{self.name}_0", **self._conv_kwargs())
+            self.projection = ConvBNAct(
+                self.filters,
+                1,
+                strides=self.strides,
+                padding="valid",
+                activation=None,
+                name=f"{self.name}_0",
+                **self._conv_kwargs(use_bias=self.use_bias),
+            )
             self.projection.build(input_shape)
         elif changes_shape:
             if channels > self.filters:
@@ -308,26 +369,12 @@ class ResidualBlock(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return self.conv1.compute_output_shape(input_shape)
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "strides": self.strides,
-            "shortcut": self.shortcut,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-        }
-
 
 STRIDE_POSITIONS = ("1x1", "3x3")
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class BottleneckBlock(keras.layers.Layer):
+class BottleneckBlock(_ConvBlock):
     """The bottleneck residual block of ResNet-50/101/152: 1x1 reduce, 3x3, 1x1 expand (x `expansion`), shortcut.
 
     `y = relu(bn(conv1x1(relu(bn(conv3x3(relu(bn(conv1x1(x)))))))) + shortcut(x))`, with `filters * expansion`
@@ -369,6 +416,8 @@ class BottleneckBlock(keras.layers.Layer):
         https://arxiv.org/abs/1512.03385 (Fig. 5 right, Table 1).
     """
 
+    _config_keys = ("filters", "strides", "expansion", "stride_on", "use_bias")
+
     def __init__(
         self,
         filters,
@@ -383,46 +432,54 @@ class BottleneckBlock(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            activation,
+            batch_norm_epsilon,
+            batch_norm_momentum,
+            kernel_initializer,
+            kernel_regularizer,
+            **kwargs,
+        )
         if stride_on not in STRIDE_POSITIONS:
-            raise ConfigError(f"stride_on={stride_on!r} is not allowed; choose one of: {', '.join(STRIDE_POSITIONS)}")
+            raise ConfigError(
+                f"stride_on={stride_on!r} is not allowed; choose one of: {', '.join(STRIDE_POSITIONS)}"
+            )
         self.filters = filters
         self.strides = strides
         self.expansion = expansion
         self.stride_on = stride_on
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
         self.use_bias = use_bias
-        self.batch_norm_epsilon = batch_norm_epsilon
-        self.batch_norm_momentum = batch_norm_momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        conv = self._conv_kwargs()
+        conv = self._conv_kwargs(use_bias=use_bias)
         first_stride, middle_stride = (strides, 1) if stride_on == "1x1" else (1, strides)
-        self.conv1 = ConvBNAct(filters, 1, strides=first_stride, padding="valid", activation=activation,
-                               name=f"{self.name}_1", **conv)
-        self.conv2 = ConvBNAct(filters, 3, strides=middle_stride, padding=1, activation=activation,
-                               name=f"{self.name}_2", **conv)
-        self.conv3 = ConvBNAct(filters * expansion, 1, padding="valid", activation=None, name=f"{self.name}_3",
-                               **conv)
+        self.conv1 = ConvBNAct(
+            filters,
+            1,
+            strides=first_stride,
+            padding="valid",
+            activation=activation,
+            name=f"{self.name}_1",
+            **conv,
+        )
+        self.conv2 = ConvBNAct(
+            filters, 3, strides=middle_stride, padding=1, activation=activation, name=f"{self.name}_2", **conv
+        )
+        self.conv3 = ConvBNAct(
+            filters * expansion, 1, padding="valid", activation=None, name=f"{self.name}_3", **conv
+        )
         self.out = keras.layers.Activation(activation, name=f"{self.name}_out", dtype=self.dtype_policy)
         self.projection = None
 
-    def _conv_kwargs(self):
-        return {
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            # Serialized, so that each sub-layer builds its own initializer (an unseeded instance shared by
-            # several layers is a trap on some backends).
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-            "dtype": self.dtype_policy,
-        }
-
     def build(self, input_shape):
         if self.strides != 1 or input_shape[-1] != self.filters * self.expansion:
-            self.projection = ConvBNAct(self.filters * self.expansion, 1, strides=self.strides, padding="valid",
-                                        activation=None, name=f"{self.name}_0", **self._conv_kwargs())
+            self.projection = ConvBNAct(
+                self.filters * self.expansion,
+                1,
+                strides=self.strides,
+                padding="valid",
+                activation=None,
+                name=f"{self.name}_0",
+                **self._conv_kwargs(use_bias=self.use_bias),
+            )
             self.projection.build(input_shape)
         shape = input_shape
         for conv in (self.conv1, self.conv2, self.conv3):
@@ -442,24 +499,9 @@ class BottleneckBlock(keras.layers.Layer):
             shape = conv.compute_output_shape(shape)
         return shape
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "strides": self.strides,
-            "expansion": self.expansion,
-            "stride_on": self.stride_on,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-        }
-
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class InceptionBlock(keras.layers.Layer):
+class InceptionBlock(_ConvBlock):
     """The Inception module of GoogLeNet: four parallel branches concatenated along channels.
 
     Branches, in output order: a 1x1 convolution; a 1x1 reduction then a 3x3 convolution; a 1x1 reduction then
@@ -503,6 +545,17 @@ class InceptionBlock(keras.layers.Layer):
         (Fig. 2b, Table 1).
     """
 
+    _config_keys = (
+        "filters_1x1",
+        "filters_3x3_reduce",
+        "filters_3x3",
+        "filters_5x5_reduce",
+        "filters_5x5",
+        "filters_pool_proj",
+        "kernel_size_5x5",
+        "batch_norm",
+    )
+
     def __init__(
         self,
         filters_1x1,
@@ -520,7 +573,14 @@ class InceptionBlock(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            activation,
+            batch_norm_epsilon,
+            batch_norm_momentum,
+            kernel_initializer,
+            kernel_regularizer,
+            **kwargs,
+        )
         self.filters_1x1 = filters_1x1
         self.filters_3x3_reduce = filters_3x3_reduce
         self.filters_3x3 = filters_3x3
@@ -528,31 +588,17 @@ class InceptionBlock(keras.layers.Layer):
         self.filters_5x5 = filters_5x5
         self.filters_pool_proj = filters_pool_proj
         self.kernel_size_5x5 = kernel_size_5x5
-        self.activation = keras.activations.serialize(keras.activations.get(activation))
         self.batch_norm = batch_norm
-        self.batch_norm_epsilon = batch_norm_epsilon
-        self.batch_norm_momentum = batch_norm_momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        conv = {
-            "activation": activation,
-            "batch_norm": batch_norm,
-            "batch_norm_epsilon": batch_norm_epsilon,
-            "batch_norm_momentum": batch_norm_momentum,
-            # Serialized, so that each sub-layer builds its own initializer (an unseeded instance shared by
-            # several layers is a trap on some backends).
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-            "dtype": self.dtype_policy,
-        }
+        conv = self._conv_kwargs(activation=activation, batch_norm=batch_norm)
         name = self.name
         self.branch_1x1 = ConvBNAct(filters_1x1, 1, name=f"{name}_1x1", **conv)
         self.branch_3x3_reduce = ConvBNAct(filters_3x3_reduce, 1, name=f"{name}_3x3_reduce", **conv)
         self.branch_3x3 = ConvBNAct(filters_3x3, 3, name=f"{name}_3x3", **conv)
         self.branch_5x5_reduce = ConvBNAct(filters_5x5_reduce, 1, name=f"{name}_5x5_reduce", **conv)
         self.branch_5x5 = ConvBNAct(filters_5x5, kernel_size_5x5, name=f"{name}_5x5", **conv)
-        self.pool = keras.layers.MaxPooling2D(3, strides=1, padding="same", name=f"{name}_pool",
-                                              dtype=self.dtype_policy)
+        self.pool = keras.layers.MaxPooling2D(
+            3, strides=1, padding="same", name=f"{name}_pool", dtype=self.dtype_policy
+        )
         self.branch_pool_proj = ConvBNAct(filters_pool_proj, 1, name=f"{name}_pool_proj", **conv)
 
     def build(self, input_shape):
@@ -576,27 +622,9 @@ class InceptionBlock(keras.layers.Layer):
         channels = self.filters_1x1 + self.filters_3x3 + self.filters_5x5 + self.filters_pool_proj
         return (*input_shape[:-1], channels)
 
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters_1x1": self.filters_1x1,
-            "filters_3x3_reduce": self.filters_3x3_reduce,
-            "filters_3x3": self.filters_3x3,
-            "filters_5x5_reduce": self.filters_5x5_reduce,
-            "filters_5x5": self.filters_5x5,
-            "filters_pool_proj": self.filters_pool_proj,
-            "kernel_size_5x5": self.kernel_size_5x5,
-            "activation": self.activation,
-            "batch_norm": self.batch_norm,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-        }
-
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class DepthwiseSeparableConv(keras.layers.Layer):
+class DepthwiseSeparableConv(_ConvBlock):
     """Depthwise convolution, BN, activation, then pointwise (1x1) convolution, BN, activation (MobileNet v1).
 
     It factors a `k x k x C_in x C_out` convolution into a per-channel `k x k` filter and a 1x1 channel mix:
@@ -637,6 +665,16 @@ class DepthwiseSeparableConv(keras.layers.Layer):
         https://arxiv.org/abs/1802.02611.
     """
 
+    _config_keys = (
+        "filters",
+        "kernel_size",
+        "strides",
+        "padding",
+        "dilation_rate",
+        "depth_multiplier",
+        "use_bias",
+    )
+
     def __init__(
         self,
         filters,
@@ -653,37 +691,54 @@ class DepthwiseSeparableConv(keras.layers.Layer):
         kernel_regularizer=None,
         **kwargs,
     ):
-        super().__init__(**kwargs)
+        super().__init__(
+            activation,
+            batch_norm_epsilon,
+            batch_norm_momentum,
+            kernel_initializer,
+            kernel_regularizer,
+            **kwargs,
+        )
         self.filters = filters
         self.kernel_size = kernel_size
         self.strides = strides
         self.padding = _check_padding(padding)
         self.dilation_rate = dilation_rate
         self.depth_multiplier = depth_multiplier
-        self.activation = keras.activations.serialize(keras.activations.get(activation)) if activation else None
         self.use_bias = use_bias
-        self.batch_norm_epsilon = batch_norm_epsilon
-        self.batch_norm_momentum = batch_norm_momentum
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
 
         name, common = self.name, {"dtype": self.dtype_policy}
         explicit, conv_padding = _padding_plan(self.padding, kernel_size, strides, dilation_rate)
         bn = {"epsilon": batch_norm_epsilon, "momentum": batch_norm_momentum, **common}
         self.pad = keras.layers.ZeroPadding2D(explicit, name=f"{name}_dw_pad", **common) if explicit else None
         self.depthwise = keras.layers.DepthwiseConv2D(
-            kernel_size, strides=strides, padding=conv_padding, dilation_rate=dilation_rate,
-            depth_multiplier=depth_multiplier, use_bias=use_bias, depthwise_initializer=_serialize(self.kernel_initializer),
-            name=f"{name}_dw_conv", **common,
+            kernel_size,
+            strides=strides,
+            padding=conv_padding,
+            dilation_rate=dilation_rate,
+            depth_multiplier=depth_multiplier,
+            use_bias=use_bias,
+            depthwise_initializer=_serialize(self.kernel_initializer),
+            name=f"{name}_dw_conv",
+            **common,
         )
         self.depthwise_bn = keras.layers.BatchNormalization(name=f"{name}_dw_bn", **bn)
-        self.depthwise_act = keras.layers.Activation(activation, name=f"{name}_dw_act", **common) if activation else None
+        self.depthwise_act = (
+            keras.layers.Activation(activation, name=f"{name}_dw_act", **common) if activation else None
+        )
         self.pointwise = keras.layers.Conv2D(
-            filters, 1, use_bias=use_bias, kernel_initializer=_serialize(self.kernel_initializer),
-            kernel_regularizer=self.kernel_regularizer, name=f"{name}_pw_conv", **common,
+            filters,
+            1,
+            use_bias=use_bias,
+            kernel_initializer=_serialize(self.kernel_initializer),
+            kernel_regularizer=self.kernel_regularizer,
+            name=f"{name}_pw_conv",
+            **common,
         )
         self.pointwise_bn = keras.layers.BatchNormalization(name=f"{name}_pw_bn", **bn)
-        self.pointwise_act = keras.layers.Activation(activation, name=f"{name}_pw_act", **common) if activation else None
+        self.pointwise_act = (
+            keras.layers.Activation(activation, name=f"{name}_pw_act", **common) if activation else None
+        )
 
     def build(self, input_shape):
         shape = input_shape if self.pad is None else self.pad.compute_output_shape(input_shape)
@@ -704,20 +759,3 @@ class DepthwiseSeparableConv(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         shape = input_shape if self.pad is None else self.pad.compute_output_shape(input_shape)
         return self.pointwise.compute_output_shape(self.depthwise.compute_output_shape(shape))
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "filters": self.filters,
-            "kernel_size": self.kernel_size,
-            "strides": self.strides,
-            "padding": self.padding,
-            "dilation_rate": self.dilation_rate,
-            "depth_multiplier": self.depth_multiplier,
-            "activation": self.activation,
-            "use_bias": self.use_bias,
-            "batch_norm_epsilon": self.batch_norm_epsilon,
-            "batch_norm_momentum": self.batch_norm_momentum,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "kernel_regularizer": _serialize(self.kernel_regularizer),
-        }

@@ -49,6 +49,10 @@ def _serialize(getter_module, value):
     return getter_module.serialize(value) if value is not None else None
 
 
+# Keywords of the sequence layer itself; the rest of a sequence layer's keywords configure its cell.
+_LAYER_ARGUMENTS = ("name", "dtype", "trainable", "activity_regularizer", "autocast")
+
+
 class _RecurrentCell(keras.layers.Layer):
     """What the three cells share: variables, the hoisted input projection and sequence-fixed dropout masks.
 
@@ -116,7 +120,9 @@ class _RecurrentCell(keras.layers.Layer):
     def build(self, input_shape):
         input_dim = input_shape[-1]
         if input_dim is None:
-            raise ShapeError(f"{self.name}: the feature (last) dimension of the inputs must be known; got {input_shape}")
+            raise ShapeError(
+                f"{self.name}: the feature (last) dimension of the inputs must be known; got {input_shape}"
+            )
         width = self._num_gates * self.units
         self.kernel = self.add_weight(
             shape=(input_dim, width),
@@ -238,7 +244,6 @@ class _RecurrentCell(keras.layers.Layer):
         return {**super().get_config(), **config}
 
 
-
 @keras.saving.register_keras_serializable(package="keras_nn")
 class SimpleRNNCell(_RecurrentCell):
     """Elman recurrent cell: `h_t = activation(x_t W + h_{t-1} U + b)`.
@@ -337,7 +342,9 @@ class LSTMCell(_RecurrentCell):
 
     _num_gates = 4
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs):
+    def __init__(
+        self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs
+    ):
         super().__init__(units, activation=activation, **kwargs)
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
@@ -350,7 +357,11 @@ class LSTMCell(_RecurrentCell):
 
         def initializer(shape, dtype=None):
             return ops.concatenate(
-                [base((units,), dtype=dtype), ops.ones((units,), dtype=dtype), base((2 * units,), dtype=dtype)]
+                [
+                    base((units,), dtype=dtype),
+                    ops.ones((units,), dtype=dtype),
+                    base((2 * units,), dtype=dtype),
+                ]
             )
 
         return initializer
@@ -444,7 +455,9 @@ class GRUCell(_RecurrentCell):
             n = self.activation(x_n + r * h_n)
         else:
             zr_masks = None if recurrent_masks is None else recurrent_masks[:, :2, :]
-            h_z, h_r = ops.split(self._masked_matmul(h, zr_masks, self.recurrent_kernel[:, : 2 * u]), 2, axis=-1)
+            h_z, h_r = ops.split(
+                self._masked_matmul(h, zr_masks, self.recurrent_kernel[:, : 2 * u]), 2, axis=-1
+            )
             z = self.recurrent_activation(x_z + h_z)
             r = self.recurrent_activation(x_r + h_r)
             h_n = h if recurrent_masks is None else h * recurrent_masks[:, -1, :]
@@ -460,7 +473,9 @@ class GRUCell(_RecurrentCell):
         }
 
 
-def _run_time_loop(step, projected, states, time_mask, output_size, return_sequences, zero_output_for_mask, unroll):
+def _run_time_loop(
+    step, projected, states, time_mask, output_size, return_sequences, zero_output_for_mask, unroll
+):
     """Runs `step` over time-major `projected` `(time, batch, width)`; returns `(last_output, outputs, states)`.
 
     Masked steps follow Keras (`keras.src.backend.*.rnn`): the states keep their previous values and the output
@@ -485,7 +500,9 @@ def _run_time_loop(step, projected, states, time_mask, output_size, return_seque
         outputs = []
         output = zero_output
         for t in range(static_steps):
-            output, states = advance(projected[t], None if time_mask is None else time_mask[t], states, output)
+            output, states = advance(
+                projected[t], None if time_mask is None else time_mask[t], states, output
+            )
             outputs.append(output)
         return output, (ops.stack(outputs, axis=0) if return_sequences else None), states
 
@@ -522,10 +539,11 @@ class _RecurrentSequence(keras.layers.Layer):
     """Runs a cell over the time axis: the base of `SimpleRNN`, `LSTM` and `GRU`."""
 
     _cell_class = None
+    _cell_name = None
 
     def __init__(
         self,
-        cell,
+        units,
         return_sequences=False,
         return_state=False,
         go_backwards=False,
@@ -535,8 +553,17 @@ class _RecurrentSequence(keras.layers.Layer):
         learnable_initial_state=False,
         **kwargs,
     ):
-        super().__init__(**kwargs)
-        self.cell = cell
+        layer_kwargs = {key: kwargs.pop(key) for key in _LAYER_ARGUMENTS if key in kwargs}
+        super().__init__(**layer_kwargs)
+        # Every other keyword (activation, initializers, dropout, unit_forget_bias, reset_after, ...) belongs
+        # to the cell, which checks it: one place defines each cell argument and its default.
+        self.cell = self._cell_class(
+            units,
+            dtype=layer_kwargs.get("dtype"),
+            trainable=layer_kwargs.get("trainable", True),
+            name=f"{self._cell_name}_cell",
+            **kwargs,
+        )
         self.return_sequences = return_sequences
         self.return_state = return_state
         self.go_backwards = go_backwards
@@ -545,18 +572,11 @@ class _RecurrentSequence(keras.layers.Layer):
         self.zero_output_for_mask = zero_output_for_mask
         self.learnable_initial_state = learnable_initial_state
         self.supports_masking = True
-        self.state_size = cell.state_sizes
+        self.state_size = self.cell.state_sizes
         self.initial_state_weights = None
         # Stateful states are kept out of the tracked weights (as Keras does), so get_weights/set_weights
         # match the Keras layer's.
         object.__setattr__(self, "_state_variables", None)
-
-    @classmethod
-    def _make_cell(cls, kwargs, **cell_kwargs):
-        return cls._cell_class(
-            dtype=kwargs.get("dtype"), trainable=kwargs.get("trainable", True), name=f"{cls._cell_name}_cell",
-            **cell_kwargs,
-        )
 
     @property
     def units(self):
@@ -573,7 +593,9 @@ class _RecurrentSequence(keras.layers.Layer):
                 f"{self.name} takes sequences of shape (batch, timesteps, features); got {tuple(sequences_shape)}"
             )
         if self.unroll and sequences_shape[1] is None:
-            raise ShapeError(f"{self.name}: unroll=True needs a known number of timesteps; got {tuple(sequences_shape)}")
+            raise ShapeError(
+                f"{self.name}: unroll=True needs a known number of timesteps; got {tuple(sequences_shape)}"
+            )
         if not self.cell.built:
             self.cell.build((sequences_shape[0], sequences_shape[-1]))
         if self.learnable_initial_state:
@@ -589,7 +611,9 @@ class _RecurrentSequence(keras.layers.Layer):
                 )
             variables = [
                 keras.Variable(
-                    ops.zeros((sequences_shape[0], size)), trainable=False, dtype=self.variable_dtype,
+                    ops.zeros((sequences_shape[0], size)),
+                    trainable=False,
+                    dtype=self.variable_dtype,
                     name=f"state_{i}",
                 )
                 for i, size in enumerate(self.state_size)
@@ -645,7 +669,9 @@ class _RecurrentSequence(keras.layers.Layer):
 
     def call(self, sequences, initial_state=None, mask=None, training=False):
         if self.unroll and sequences.shape[1] is None:
-            raise ShapeError(f"{self.name}: unroll=True needs a known number of timesteps; got {sequences.shape}")
+            raise ShapeError(
+                f"{self.name}: unroll=True needs a known number of timesteps; got {sequences.shape}"
+            )
         states = self._initial_states(sequences, initial_state)
         input_masks, recurrent_masks = self.cell.dropout_masks(sequences[:, 0, :], states[0], training)
 
@@ -671,14 +697,26 @@ class _RecurrentSequence(keras.layers.Layer):
             # whose gradient TensorFlow accumulates densely over the whole sequence at every step when the
             # graph is not XLA-compiled (training step 12x slower than keras.layers.LSTM at 500 steps).
             last_output, outputs, states = _keras_backend.rnn(
-                step, projected, states, mask=time_mask, time_major=True, input_length=projected.shape[0],
-                zero_output_for_mask=self.zero_output_for_mask, return_all_outputs=self.return_sequences,
+                step,
+                projected,
+                states,
+                mask=time_mask,
+                time_major=True,
+                input_length=projected.shape[0],
+                zero_output_for_mask=self.zero_output_for_mask,
+                return_all_outputs=self.return_sequences,
             )
             states = list(states)
         else:
             last_output, outputs, states = _run_time_loop(
-                step, projected, states, time_mask, self.cell.output_size, self.return_sequences,
-                self.zero_output_for_mask, self.unroll,
+                step,
+                projected,
+                states,
+                time_mask,
+                self.cell.output_size,
+                self.return_sequences,
+                self.zero_output_for_mask,
+                self.unroll,
             )
         if self.stateful:
             for variable, state in zip(self._state_variables, states, strict=True):
@@ -693,7 +731,9 @@ class _RecurrentSequence(keras.layers.Layer):
 
     def get_config(self):
         cell_config = {
-            key: value for key, value in self.cell.get_config().items() if key not in ("name", "trainable", "dtype")
+            key: value
+            for key, value in self.cell.get_config().items()
+            if key not in ("name", "trainable", "dtype")
         }
         return {
             **super().get_config(),
@@ -707,7 +747,6 @@ class _RecurrentSequence(keras.layers.Layer):
             "zero_output_for_mask": self.zero_output_for_mask,
             "learnable_initial_state": self.learnable_initial_state,
         }
-
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -760,46 +799,6 @@ class SimpleRNN(_RecurrentSequence):
 
     _cell_class = SimpleRNNCell
     _cell_name = "simple_rnn"
-
-    def __init__(
-        self,
-        units,
-        activation="tanh",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        learnable_initial_state=False,
-        **kwargs,
-    ):
-        cell = self._make_cell(
-            kwargs, units=units, activation=activation, use_bias=use_bias, kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer, bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed,
-        )
-        super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-            stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask,
-            learnable_initial_state=learnable_initial_state, **kwargs,
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -857,49 +856,6 @@ class LSTM(_RecurrentSequence):
     _cell_class = LSTMCell
     _cell_name = "lstm"
 
-    def __init__(
-        self,
-        units,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        unit_forget_bias=True,
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        learnable_initial_state=False,
-        **kwargs,
-    ):
-        cell = self._make_cell(
-            kwargs, units=units, activation=activation, recurrent_activation=recurrent_activation,
-            use_bias=use_bias, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, unit_forget_bias=unit_forget_bias,
-            kernel_regularizer=kernel_regularizer, recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer, kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint, bias_constraint=bias_constraint, dropout=dropout,
-            recurrent_dropout=recurrent_dropout, seed=seed,
-        )
-        super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-            stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask,
-            learnable_initial_state=learnable_initial_state, **kwargs,
-        )
-
 
 @keras.saving.register_keras_serializable(package="keras_nn")
 class GRU(_RecurrentSequence):
@@ -953,49 +909,6 @@ class GRU(_RecurrentSequence):
 
     _cell_class = GRUCell
     _cell_name = "gru"
-
-    def __init__(
-        self,
-        units,
-        activation="tanh",
-        recurrent_activation="sigmoid",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        return_sequences=False,
-        return_state=False,
-        go_backwards=False,
-        stateful=False,
-        unroll=False,
-        zero_output_for_mask=False,
-        learnable_initial_state=False,
-        reset_after=True,
-        **kwargs,
-    ):
-        cell = self._make_cell(
-            kwargs, units=units, activation=activation, recurrent_activation=recurrent_activation,
-            use_bias=use_bias, kernel_initializer=kernel_initializer, recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer, kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer, bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint, recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint, dropout=dropout, recurrent_dropout=recurrent_dropout,
-            reset_after=reset_after, seed=seed,
-        )
-        super().__init__(
-            cell, return_sequences=return_sequences, return_state=return_state, go_backwards=go_backwards,
-            stateful=stateful, unroll=unroll, zero_output_for_mask=zero_output_for_mask,
-            learnable_initial_state=learnable_initial_state, **kwargs,
-        )
 
 
 def _renamed(layer, prefix, **changes):
@@ -1070,7 +983,10 @@ class Bidirectional(keras.layers.Layer):
                 f"{self.forward_layer.go_backwards} for both"
             )
         for attribute in ("stateful", "return_sequences", "return_state"):
-            forward, backward = getattr(self.forward_layer, attribute), getattr(self.backward_layer, attribute)
+            forward, backward = (
+                getattr(self.forward_layer, attribute),
+                getattr(self.backward_layer, attribute),
+            )
             if forward != backward:
                 raise ConfigError(
                     f"Bidirectional: the forward and backward layers need the same {attribute}; got {forward} "
@@ -1145,7 +1061,10 @@ class Bidirectional(keras.layers.Layer):
 
     @property
     def states(self):
-        forward, backward = getattr(self.forward_layer, "states", None), getattr(self.backward_layer, "states", None)
+        forward, backward = (
+            getattr(self.forward_layer, "states", None),
+            getattr(self.backward_layer, "states", None),
+        )
         return tuple(forward) + tuple(backward) if forward and backward else None
 
     def reset_state(self):
@@ -1168,7 +1087,9 @@ class Bidirectional(keras.layers.Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        config["layer"] = keras.saving.deserialize_keras_object(config["layer"], custom_objects=custom_objects)
+        config["layer"] = keras.saving.deserialize_keras_object(
+            config["layer"], custom_objects=custom_objects
+        )
         config["backward_layer"] = keras.saving.deserialize_keras_object(
             config["backward_layer"], custom_objects=custom_objects
         )
@@ -1219,7 +1140,9 @@ def stacked_rnn(
     """
     if isinstance(cell_type, str):
         if cell_type not in _SEQUENCE_CLASSES:
-            raise ConfigError(f"cell_type={cell_type!r} is not allowed; choose one of: {', '.join(CELL_TYPES)}")
+            raise ConfigError(
+                f"cell_type={cell_type!r} is not allowed; choose one of: {', '.join(CELL_TYPES)}"
+            )
         layer_class = _SEQUENCE_CLASSES[cell_type]
     elif isinstance(cell_type, type) and issubclass(cell_type, keras.layers.Layer):
         layer_class = cell_type
@@ -1229,7 +1152,9 @@ def stacked_rnn(
         raise ConfigError(f"num_layers={num_layers!r} must be a positive integer")
     units_list = list(units) if isinstance(units, (list, tuple)) else [units] * num_layers
     if len(units_list) != num_layers:
-        raise ConfigError(f"units={units!r} has {len(units_list)} entries for num_layers={num_layers}; give one per layer")
+        raise ConfigError(
+            f"units={units!r} has {len(units_list)} entries for num_layers={num_layers}; give one per layer"
+        )
 
     layers = []
     for index, layer_units in enumerate(units_list):

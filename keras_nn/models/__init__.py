@@ -2,7 +2,9 @@
 
 from keras_nn.models.alexnet import AlexNet
 from keras_nn.models.base import FunctionalModel
+from keras_nn.models.bert import BertClassifier, BertEncoder, BertMaskedLM
 from keras_nn.models.forecaster import Forecaster
+from keras_nn.models.gpt import GPTDecoder
 from keras_nn.models.inception import InceptionV1
 from keras_nn.models.lenet import LeNet5
 from keras_nn.models.mobilenet import MobileNetV2
@@ -12,12 +14,17 @@ from keras_nn.models.resnet import ResNet
 from keras_nn.models.seq2seq import Seq2SeqAttention
 from keras_nn.models.sequence_tagger import SequenceTagger
 from keras_nn.models.simple_cnn import SimpleCNN
+from keras_nn.models.transformer import TransformerTranslator
 from keras_nn.models.vgg import VGG
 
 __all__ = [
     "AlexNet",
+    "BertClassifier",
+    "BertEncoder",
+    "BertMaskedLM",
     "Forecaster",
     "FunctionalModel",
+    "GPTDecoder",
     "InceptionV1",
     "LeNet5",
     "MobileNetV2",
@@ -26,6 +33,7 @@ __all__ = [
     "Seq2SeqAttention",
     "SequenceTagger",
     "SimpleCNN",
+    "TransformerTranslator",
     "VGG",
     "create_model",
     "get_model_entry",

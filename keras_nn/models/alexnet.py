@@ -5,14 +5,13 @@ from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import (
-    FunctionalModel,
     check_input_shape,
     check_positive_int,
     check_rate,
     classifier_head,
 )
+from keras_nn.models.image_model import ImageClassifier, check_top
 from keras_nn.models.registry import register_model
-from keras_nn.models.resnet import check_top, feature_pooling, load_weights_argument
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -63,7 +62,13 @@ class LocalResponseNormalization(keras.layers.Layer):
         return input_shape
 
     def get_config(self):
-        return {**super().get_config(), "size": self.size, "alpha": self.alpha, "beta": self.beta, "bias": self.bias}
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "alpha": self.alpha,
+            "beta": self.beta,
+            "bias": self.bias,
+        }
 
 
 def _alexnet_feature_size(size):
@@ -80,7 +85,7 @@ ALEXNET_MIN_SIZE = next(s for s in range(11, 256) if _alexnet_feature_size(s) >=
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class AlexNet(FunctionalModel):
+class AlexNet(ImageClassifier):
     """AlexNet: five convolutions (11x11/4, 5x5, 3x3, 3x3, 3x3) with ReLU and three overlapping 3x3/2 max
     pools, then dropout, 4096, dropout, 4096, classes.
 
@@ -105,7 +110,7 @@ class AlexNet(FunctionalModel):
         include_top: with the classifier; False gives a feature extractor (after the last max pool).
         pooling: feature-extractor output: None (last feature map), `"avg"` or `"max"`.
         classifier_activation: `"softmax"` or None (logits). The classifier runs in float32.
-        weights: None, or a weights file loaded by layer name (see `keras_nn.models.resnet.load_weights_by_name`).
+        weights: None, or a weights file loaded by layer name (see `keras_nn.models.image_model.load_weights_by_name`).
         name: model name.
 
     Call arguments:
@@ -148,7 +153,9 @@ class AlexNet(FunctionalModel):
             check_positive_int("filters entries", count)
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=ALEXNET_MIN_SIZE)
         if include_top and None in input_shape[:2]:
-            raise ShapeError(f"{name}: include_top=True needs a fixed input size; got input_shape {input_shape}")
+            raise ShapeError(
+                f"{name}: include_top=True needs a fixed input size; got input_shape {input_shape}"
+            )
 
         images = keras.Input(shape=input_shape, name="images")
         x = keras.layers.ZeroPadding2D(2, name="conv1_pad")(images)
@@ -161,7 +168,9 @@ class AlexNet(FunctionalModel):
             x = LocalResponseNormalization(name="lrn2")(x)
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool2")(x)
         for index, stage_filters in enumerate(filters[2:], start=3):
-            x = keras.layers.Conv2D(stage_filters, 3, padding="same", activation="relu", name=f"conv{index}")(x)
+            x = keras.layers.Conv2D(stage_filters, 3, padding="same", activation="relu", name=f"conv{index}")(
+                x
+            )
         x = keras.layers.MaxPooling2D(3, strides=2, name="pool5")(x)
         if include_top:
             x = keras.layers.Flatten(name="flatten")(x)
@@ -170,13 +179,7 @@ class AlexNet(FunctionalModel):
             x = keras.layers.Dropout(dropout, name="fc7_dropout")(x)
             x = keras.layers.Dense(fc_units, activation="relu", name="fc7")(x)
             x = classifier_head(x, num_classes, classifier_activation, 0.0)
-        outputs = feature_pooling(x, include_top, pooling)
-        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self._init_arguments(arguments)
-        self._config["weights"] = None
-        self.num_classes = num_classes
-        self.classifier_activation = classifier_activation
-        load_weights_argument(self, weights)
+        self._finish(images, x, arguments, **kwargs)
 
 
 register_model(

@@ -10,8 +10,8 @@ from keras_nn.models.base import (
     check_positive_int,
     check_rate,
 )
+from keras_nn.models.recurrent_stack import KERAS_NN_RECURRENT_LAYERS, recurrent_stack
 from keras_nn.models.registry import register_model
-from keras_nn.models.sequence_tagger import recurrent_classes
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -70,8 +70,7 @@ class Forecaster(FunctionalModel):
         check_positive_int("units", units)
         check_positive_int("num_layers", num_layers)
         check_rate("dropout", dropout)
-        layers, bidirectional_wrapper = recurrent_classes()
-        check_choice("cell", cell, list(layers))
+        check_choice("cell", cell, list(KERAS_NN_RECURRENT_LAYERS[0]))
         features = input_shape[-1]
         targets = [0] if targets is None else [int(t) for t in targets]
         for target in targets:
@@ -79,12 +78,16 @@ class Forecaster(FunctionalModel):
         arguments["targets"] = targets
 
         inputs = keras.Input(shape=input_shape, name="window")
-        x = inputs
-        for index in range(num_layers):
-            layer = layers[cell](units, return_sequences=index < num_layers - 1, dropout=dropout, name=f"{cell}_{index + 1}")
-            if bidirectional:
-                layer = bidirectional_wrapper(layer, name=f"bidirectional_{index + 1}")
-            x = layer(x)
+        x = recurrent_stack(
+            inputs,
+            KERAS_NN_RECURRENT_LAYERS,
+            cell,
+            units,
+            num_layers,
+            bidirectional,
+            return_sequences=False,
+            dropout=dropout,
+        )
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
         x = keras.layers.Dense(horizon * len(targets), dtype="float32", name="head")(x)
         outputs = keras.layers.Reshape((horizon, len(targets)), name="forecast")(x)

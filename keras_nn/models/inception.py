@@ -7,15 +7,14 @@ from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.conv_blocks import ConvBNAct, InceptionBlock
 from keras_nn.models.alexnet import LocalResponseNormalization
 from keras_nn.models.base import (
-    FunctionalModel,
     check_choice,
     check_input_shape,
     check_positive_int,
     check_rate,
     classifier_head,
 )
+from keras_nn.models.image_model import ImageClassifier, check_top
 from keras_nn.models.registry import register_model
-from keras_nn.models.resnet import check_top, feature_pooling, load_weights_argument
 
 # The paper's Table 1: #1x1, #3x3 reduce, #3x3, #5x5 reduce, #5x5, pool proj.
 INCEPTION_V1_BLOCKS = {
@@ -32,7 +31,7 @@ INCEPTION_V1_BLOCKS = {
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class InceptionV1(FunctionalModel):
+class InceptionV1(ImageClassifier):
     """GoogLeNet: a convolutional stem, nine Inception modules (3a-3b, 4a-4e, 5a-5b) between 3x3/2 max pools,
     global average pooling, dropout 0.4 and a linear softmax classifier (the paper's Table 1).
 
@@ -71,7 +70,7 @@ class InceptionV1(FunctionalModel):
         include_top: with the classifier; False gives a feature extractor (the 5b maps).
         pooling: feature-extractor output: None, `"avg"` or `"max"`.
         classifier_activation: `"softmax"` or None (logits), also for the auxiliary heads. Float32 outputs.
-        weights: None, or a weights file loaded by layer name (see `keras_nn.models.resnet.load_weights_by_name`).
+        weights: None, or a weights file loaded by layer name (see `keras_nn.models.image_model.load_weights_by_name`).
         batch_norm_epsilon: batch norm epsilon (torchvision: 1e-3).
         batch_norm_momentum: batch norm momentum.
         name: model name.
@@ -120,7 +119,9 @@ class InceptionV1(FunctionalModel):
             raise ConfigError(f"aux_weight={aux_weight!r} must be >= 0")
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=65 if aux_heads else 32)
         if aux_heads and None in input_shape[:2]:
-            raise ShapeError(f"{name}: aux_heads=True needs a fixed input size; got input_shape {input_shape}")
+            raise ShapeError(
+                f"{name}: aux_heads=True needs a fixed input size; got input_shape {input_shape}"
+            )
 
         conv = {
             "batch_norm": batch_norm,
@@ -141,7 +142,9 @@ class InceptionV1(FunctionalModel):
         for block, filters in INCEPTION_V1_BLOCKS.items():
             if block in ("4a", "5a"):
                 x = keras.layers.MaxPooling2D(3, strides=2, padding="same", name=f"pool{block[0]}")(x)
-            x = InceptionBlock(*filters, kernel_size_5x5=kernel_size_5x5, name=f"inception_{block}", **conv)(x)
+            x = InceptionBlock(*filters, kernel_size_5x5=kernel_size_5x5, name=f"inception_{block}", **conv)(
+                x
+            )
             if aux_heads and block in ("4a", "4d"):
                 aux_outputs.append(
                     _aux_head(x, f"aux{len(aux_outputs) + 1}", num_classes, classifier_activation, conv)
@@ -149,16 +152,9 @@ class InceptionV1(FunctionalModel):
         if include_top:
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
             x = classifier_head(x, num_classes, classifier_activation, dropout)
-        outputs = feature_pooling(x, include_top, pooling)
-        super().__init__(inputs=images, outputs=[outputs, *aux_outputs] if aux_heads else outputs, name=name,
-                         **kwargs)
-        self._init_arguments(arguments)
-        self._config["weights"] = None
-        self.num_classes = num_classes
-        self.classifier_activation = classifier_activation
+        self._finish(images, x, arguments, extra_outputs=aux_outputs if aux_heads else (), **kwargs)
         self.aux_heads = aux_heads
         self.aux_weight = float(aux_weight)
-        load_weights_argument(self, weights)
 
     def call(self, inputs, training=None, mask=None, **kwargs):
         outputs = super().call(inputs, training=training, mask=mask, **kwargs)
@@ -174,7 +170,9 @@ class InceptionV1(FunctionalModel):
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         if not (self.aux_heads and isinstance(y_pred, (list, tuple))):
-            return super().compute_loss(x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training)
+            return super().compute_loss(
+                x=x, y=y, y_pred=y_pred, sample_weight=sample_weight, training=training
+            )
         main, *auxiliary = y_pred
         loss = super().compute_loss(x=x, y=y, y_pred=main, sample_weight=sample_weight, training=training)
         if self._compile_loss is not None:
@@ -196,8 +194,9 @@ def _aux_head(x, prefix, num_classes, classifier_activation, conv):
     x = keras.layers.Flatten(name=f"{prefix}_flatten")(x)
     x = keras.layers.Dense(1024, activation="relu", name=f"{prefix}_fc")(x)
     x = keras.layers.Dropout(0.7, name=f"{prefix}_dropout")(x)
-    return keras.layers.Dense(num_classes, activation=classifier_activation, dtype="float32",
-                              name=f"{prefix}_predictions")(x)
+    return keras.layers.Dense(
+        num_classes, activation=classifier_activation, dtype="float32", name=f"{prefix}_predictions"
+    )(x)
 
 
 register_model(

@@ -6,14 +6,13 @@ from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import (
-    FunctionalModel,
     check_choice,
     check_input_shape,
     check_positive_int,
     classifier_head,
 )
+from keras_nn.models.image_model import ImageClassifier, check_top
 from keras_nn.models.registry import register_model
-from keras_nn.models.resnet import check_top, feature_pooling, load_weights_argument
 
 # Table I of the paper: which S2 maps (rows) each of the 16 C3 maps (columns) reads. Maps 0-5 read three
 # contiguous S2 maps, 6-11 four contiguous, 12-14 four non-contiguous, and 15 all six: 60 of 96 connections.
@@ -66,7 +65,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
             raise ConfigError("table must list, for each output map, at least one input channel")
         self.kernel_size = kernel_size
         self.activation = keras.activations.get(activation)
-        self.kernel_initializer = None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
+        self.kernel_initializer = (
+            None if kernel_initializer is None else keras.initializers.get(kernel_initializer)
+        )
 
     def _paper_initializer(self, shape, dtype=None):
         k = self.kernel_size
@@ -76,11 +77,15 @@ class ConnectionTableConv2D(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         if max(max(row) for row in self.table) >= channels:
-            raise ConfigError(f"{self.name}: table reads channel {max(max(r) for r in self.table)} of a {channels}-channel input")
+            raise ConfigError(
+                f"{self.name}: table reads channel {max(max(r) for r in self.table)} of a {channels}-channel input"
+            )
         connections = sum(len(row) for row in self.table)
         k = self.kernel_size
         self.kernel = self.add_weight(
-            name="kernel", shape=(k, k, connections), initializer=self.kernel_initializer or self._paper_initializer
+            name="kernel",
+            shape=(k, k, connections),
+            initializer=self.kernel_initializer or self._paper_initializer,
         )
         self.bias = self.add_weight(name="bias", shape=(len(self.table),), initializer="zeros")
         # Position of each (input channel, output map) pair in the dense kernel: its connection index, or the
@@ -100,7 +105,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
         filters = ops.concatenate([kernel, ops.zeros((k, k, 1), dtype=kernel.dtype)], axis=-1)
         dense = ops.take(filters, self._gather_index, axis=-1)
         dense = ops.reshape(dense, (k, k, self._input_channels, len(self.table)))
-        outputs = ops.conv(inputs, dense, strides=1, padding="valid") + ops.cast(self.bias, self.compute_dtype)
+        outputs = ops.conv(inputs, dense, strides=1, padding="valid") + ops.cast(
+            self.bias, self.compute_dtype
+        )
         return self.activation(outputs) if self.activation is not None else outputs
 
     def compute_output_shape(self, input_shape):
@@ -115,7 +122,9 @@ class ConnectionTableConv2D(keras.layers.Layer):
             "kernel_size": self.kernel_size,
             "activation": keras.activations.serialize(self.activation),
             "kernel_initializer": (
-                None if self.kernel_initializer is None else keras.initializers.serialize(self.kernel_initializer)
+                None
+                if self.kernel_initializer is None
+                else keras.initializers.serialize(self.kernel_initializer)
             ),
         }
 
@@ -124,7 +133,7 @@ ACTIVATIONS = {"tanh": "tanh", "scaled_tanh": scaled_tanh, "relu": "relu"}
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class LeNet5(FunctionalModel):
+class LeNet5(ImageClassifier):
     """LeNet-5: C1 (6 5x5 convs) - S2 (2x2 average pool) - C3 (16 5x5) - S4 (pool) - C5 (120 5x5) - F6 (84) -
     output, with tanh activations, on 32x32 grey images (28x28 digits padded by 2).
 
@@ -148,7 +157,7 @@ class LeNet5(FunctionalModel):
         include_top: with F6 and the classifier; False gives a feature extractor (the C5 maps).
         pooling: feature-extractor output: None (C5 maps), `"avg"` or `"max"`.
         classifier_activation: `"softmax"` or None (logits). The classifier runs in float32.
-        weights: None, or a weights file loaded by layer name (see `keras_nn.models.resnet.load_weights_by_name`).
+        weights: None, or a weights file loaded by layer name (see `keras_nn.models.image_model.load_weights_by_name`).
         name: model name.
 
     Call arguments:
@@ -185,7 +194,9 @@ class LeNet5(FunctionalModel):
         check_top(include_top, pooling, classifier_activation)
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=32)
         if include_top and None in input_shape[:2]:
-            raise ShapeError(f"{name}: include_top=True needs a fixed input size; got input_shape {input_shape}")
+            raise ShapeError(
+                f"{name}: include_top=True needs a fixed input size; got input_shape {input_shape}"
+            )
         act = ACTIVATIONS[activation]
 
         images = keras.Input(shape=input_shape, name="images")
@@ -201,13 +212,7 @@ class LeNet5(FunctionalModel):
             x = keras.layers.Flatten(name="flatten")(x)
             x = keras.layers.Dense(84, activation=act, name="f6")(x)
             x = classifier_head(x, num_classes, classifier_activation, 0.0)
-        outputs = feature_pooling(x, include_top, pooling)
-        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self._init_arguments(arguments)
-        self._config["weights"] = None
-        self.num_classes = num_classes
-        self.classifier_activation = classifier_activation
-        load_weights_argument(self, weights)
+        self._finish(images, x, arguments, **kwargs)
 
 
 register_model(

@@ -4,14 +4,13 @@ import keras
 
 from keras_nn.errors import ConfigError
 from keras_nn.models.base import (
-    FunctionalModel,
     check_input_shape,
     check_positive_int,
     check_rate,
     classifier_head,
 )
+from keras_nn.models.image_model import ImageClassifier, check_top
 from keras_nn.models.registry import register_model
-from keras_nn.models.resnet import check_top, feature_pooling, load_weights_argument
 
 # The paper's Table 2: expansion t, output channels c, repeats n, first stride s.
 MOBILENET_V2_BLOCKS = (
@@ -64,8 +63,14 @@ def inverted_residual(x, expansion, stride, filters, block_id, bn):
     inputs = x
     prefix = f"block_{block_id}_"
     if block_id:
-        x = keras.layers.Conv2D(expansion * in_channels, 1, padding="same", use_bias=False,
-                                kernel_initializer=he_normal_fan_out(), name=f"{prefix}expand")(x)
+        x = keras.layers.Conv2D(
+            expansion * in_channels,
+            1,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=he_normal_fan_out(),
+            name=f"{prefix}expand",
+        )(x)
         x = keras.layers.BatchNormalization(name=f"{prefix}expand_BN", **bn)(x)
         x = keras.layers.ReLU(6.0, name=f"{prefix}expand_relu")(x)
     else:
@@ -74,13 +79,23 @@ def inverted_residual(x, expansion, stride, filters, block_id, bn):
         pads = (_correct_pad(x.shape[1], 3), _correct_pad(x.shape[2], 3))
         x = keras.layers.ZeroPadding2D(pads, name=f"{prefix}pad")(x)
     x = keras.layers.DepthwiseConv2D(
-        3, strides=stride, use_bias=False, padding="same" if stride == 1 else "valid",
-        depthwise_initializer=he_normal_fan_out(), name=f"{prefix}depthwise",
+        3,
+        strides=stride,
+        use_bias=False,
+        padding="same" if stride == 1 else "valid",
+        depthwise_initializer=he_normal_fan_out(),
+        name=f"{prefix}depthwise",
     )(x)
     x = keras.layers.BatchNormalization(name=f"{prefix}depthwise_BN", **bn)(x)
     x = keras.layers.ReLU(6.0, name=f"{prefix}depthwise_relu")(x)
-    x = keras.layers.Conv2D(filters, 1, padding="same", use_bias=False, kernel_initializer=he_normal_fan_out(),
-                            name=f"{prefix}project")(x)
+    x = keras.layers.Conv2D(
+        filters,
+        1,
+        padding="same",
+        use_bias=False,
+        kernel_initializer=he_normal_fan_out(),
+        name=f"{prefix}project",
+    )(x)
     x = keras.layers.BatchNormalization(name=f"{prefix}project_BN", **bn)(x)
     if in_channels == filters and stride == 1:
         return keras.layers.Add(name=f"{prefix}add")([inputs, x])
@@ -88,7 +103,7 @@ def inverted_residual(x, expansion, stride, filters, block_id, bn):
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class MobileNetV2(FunctionalModel):
+class MobileNetV2(ImageClassifier):
     """MobileNetV2: a 3x3/2 convolution (32 channels), 17 inverted residual blocks (the paper's Table 2), a 1x1
     convolution to 1280 channels, global average pooling and a dense classifier; ReLU6 throughout.
 
@@ -111,7 +126,7 @@ class MobileNetV2(FunctionalModel):
         classifier_activation: `"softmax"` or None (logits). The classifier runs in float32.
         dropout: dropout before the classifier (0.2, as the TF-slim and torchvision training code;
             keras.applications has none; inference is the same either way).
-        weights: None, or a weights file loaded by layer name (see `keras_nn.models.resnet.load_weights_by_name`).
+        weights: None, or a weights file loaded by layer name (see `keras_nn.models.image_model.load_weights_by_name`).
         batch_norm_momentum: batch norm momentum (keras.applications: 0.999; lower it, e.g. 0.9, for short
             training runs on small data sets).
         name: model name.
@@ -147,7 +162,9 @@ class MobileNetV2(FunctionalModel):
         arguments = dict(locals())
         check_positive_int("num_classes", num_classes)
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or alpha <= 0:
-            raise ConfigError(f"alpha={alpha!r} must be a positive number (the width multiplier, e.g. 0.35 or 1.0)")
+            raise ConfigError(
+                f"alpha={alpha!r} must be a positive number (the width multiplier, e.g. 0.35 or 1.0)"
+            )
         check_rate("dropout", dropout)
         check_top(include_top, pooling, classifier_activation)
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=32)
@@ -155,8 +172,13 @@ class MobileNetV2(FunctionalModel):
         bn = {"epsilon": 1e-3, "momentum": batch_norm_momentum}
         images = keras.Input(shape=input_shape, name="images")
         x = keras.layers.Conv2D(
-            make_divisible(32 * alpha, 8), 3, strides=2, padding="same", use_bias=False,
-            kernel_initializer=he_normal_fan_out(), name="Conv1",
+            make_divisible(32 * alpha, 8),
+            3,
+            strides=2,
+            padding="same",
+            use_bias=False,
+            kernel_initializer=he_normal_fan_out(),
+            name="Conv1",
         )(images)
         x = keras.layers.BatchNormalization(name="bn_Conv1", **bn)(x)
         x = keras.layers.ReLU(6.0, name="Conv1_relu")(x)
@@ -167,20 +189,15 @@ class MobileNetV2(FunctionalModel):
                 x = inverted_residual(x, expansion, first_stride if index == 0 else 1, filters, block_id, bn)
                 block_id += 1
         last_filters = make_divisible(1280 * alpha, 8) if alpha > 1.0 else 1280
-        x = keras.layers.Conv2D(last_filters, 1, use_bias=False, kernel_initializer=he_normal_fan_out(),
-                                name="Conv_1")(x)
+        x = keras.layers.Conv2D(
+            last_filters, 1, use_bias=False, kernel_initializer=he_normal_fan_out(), name="Conv_1"
+        )(x)
         x = keras.layers.BatchNormalization(name="Conv_1_bn", **bn)(x)
         x = keras.layers.ReLU(6.0, name="out_relu")(x)
         if include_top:
             x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
             x = classifier_head(x, num_classes, classifier_activation, dropout)
-        outputs = feature_pooling(x, include_top, pooling)
-        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self._init_arguments(arguments)
-        self._config["weights"] = None
-        self.num_classes = num_classes
-        self.classifier_activation = classifier_activation
-        load_weights_argument(self, weights)
+        self._finish(images, x, arguments, **kwargs)
 
 
 register_model(

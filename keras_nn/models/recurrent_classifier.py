@@ -2,22 +2,15 @@
 
 import keras
 
-from keras_nn.errors import ConfigError
 from keras_nn.models.base import (
     FunctionalModel,
     check_choice,
-    check_input_shape,
     check_positive_int,
     check_rate,
     classifier_head,
 )
+from keras_nn.models.recurrent_stack import KERAS_RECURRENT_LAYERS, recurrent_stack, sequence_input
 from keras_nn.models.registry import register_model
-
-_RECURRENT_LAYERS = {
-    "simple_rnn": keras.layers.SimpleRNN,
-    "lstm": keras.layers.LSTM,
-    "gru": keras.layers.GRU,
-}
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -86,39 +79,24 @@ class RecurrentClassifier(FunctionalModel):
         check_positive_int("num_classes", num_classes)
         check_positive_int("units", units)
         check_positive_int("num_layers", num_layers)
-        check_choice("cell", cell, list(_RECURRENT_LAYERS))
+        check_choice("cell", cell, list(KERAS_RECURRENT_LAYERS[0]))
         check_rate("dropout", dropout)
         check_rate("recurrent_dropout", recurrent_dropout)
         check_choice("classifier_activation", classifier_activation, ["softmax", None])
-        if (input_shape is None) == (vocab_size is None):
-            raise ConfigError(
-                f"{name} needs exactly one of input_shape=(timesteps, features) for float sequences or "
-                f"vocab_size for token ids; got input_shape={input_shape!r}, vocab_size={vocab_size!r}"
-            )
-
-        if vocab_size is not None:
-            check_positive_int("vocab_size", vocab_size)
-            inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
-            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
-        else:
-            input_shape = check_input_shape(name, input_shape, rank=2)
-            inputs = keras.Input(shape=input_shape, name="sequences")
-            x = inputs
-            if mask_value is not None:
-                x = keras.layers.Masking(mask_value=mask_value, name="masking")(x)
-
-        recurrent_layer = _RECURRENT_LAYERS[cell]
-        for index in range(num_layers):
-            layer = recurrent_layer(
-                units,
-                return_sequences=index < num_layers - 1,
-                dropout=dropout,
-                recurrent_dropout=recurrent_dropout,
-                name=f"{cell}_{index + 1}",
-            )
-            if bidirectional:
-                layer = keras.layers.Bidirectional(layer, name=f"bidirectional_{index + 1}")
-            x = layer(x)
+        inputs, x = sequence_input(
+            name, input_shape, vocab_size, sequence_length, embedding_dim, mask_zero, mask_value
+        )
+        x = recurrent_stack(
+            x,
+            KERAS_RECURRENT_LAYERS,
+            cell,
+            units,
+            num_layers,
+            bidirectional,
+            return_sequences=False,
+            dropout=dropout,
+            recurrent_dropout=recurrent_dropout,
+        )
         outputs = classifier_head(x, num_classes, classifier_activation, dropout)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self._init_arguments(arguments)

@@ -199,11 +199,7 @@ class Seq2SeqAttention(FunctionalModel):
         return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), states, ops.cast(weights, "float32")
 
     def _compiled(self):
-        functions = _COMPILED.get(self)
-        if functions is None:
-            functions = (_jit(self.encode), _jit(self.decode_step))
-            _COMPILED[self] = functions
-        return functions
+        return compiled_for(self, lambda: (_jit(self.encode), _jit(self.decode_step)))
 
     def greedy_decode(self, source, max_length=None, batch_size=512):
         """Greedy decoding of a batch of sources.
@@ -238,32 +234,29 @@ class Seq2SeqAttention(FunctionalModel):
         return self._decode(source, max_length, batch_size, beam_width=beam_width, length_penalty=length_penalty)
 
     def _decode(self, source, max_length, batch_size, beam_width, length_penalty):
-        source = np.asarray(keras.ops.convert_to_numpy(source), dtype=np.int32)
-        if source.ndim != 2:
-            raise ConfigError(f"source must be [batch, length] token ids; got shape {source.shape}")
         max_length = int(max_length or self._config.get("target_length") or 50)
         encode, step = self._compiled()
-        parts = []
-        for begin in range(0, len(source), batch_size):
-            chunk = source[begin : begin + batch_size]
+
+        def start(chunk):
             encoder_outputs, states, mask = encode(chunk)
-            if beam_width is None:
-                parts.append(greedy_search(step, states, (encoder_outputs, mask), self.start_token, self.end_token, max_length))
-            else:
-                parts.append(
-                    beam_search(
-                        step, states, (encoder_outputs, mask), self.start_token, self.end_token, max_length,
-                        beam_width=beam_width, length_penalty=length_penalty,
-                    )
-                )
-        if not parts:
-            empty = {"tokens": np.zeros((0, max_length), np.int32), "scores": np.zeros((0,), np.float32)}
-            return {**empty, "lengths": np.zeros((0,), np.int32), "attention": np.zeros((0, max_length, source.shape[1]), np.float32)}
-        return {key: np.concatenate([part[key] for part in parts]) for key in parts[0]}
+            return states, (encoder_outputs, mask)
+
+        return decode_in_batches(
+            source, start, step, self.start_token, self.end_token, max_length, batch_size,
+            beam_width=beam_width, length_penalty=length_penalty,
+        )
 
 
 # Compiled encode/step functions per model, kept outside the model so that saving and export never see them.
 _COMPILED = weakref.WeakKeyDictionary()
+
+
+def compiled_for(model, make):
+    """The compiled decoding functions of `model`: `make()`'s result, built on first use and kept per model."""
+    functions = _COMPILED.get(model)
+    if functions is None:
+        functions = _COMPILED[model] = make()
+    return functions
 
 
 def _jit(function):
@@ -278,6 +271,59 @@ def _jit(function):
 
         return jax.jit(function)
     return function
+
+
+def decode_in_batches(
+    source, start_fn, step_fn, start_token, end_token, max_length, batch_size, beam_width=None, length_penalty=0.0,
+    pad_token=PAD,
+):
+    """Greedy (`beam_width=None`) or beam search over `source` in chunks of `batch_size`, results concatenated.
+
+    Args:
+        source: `[B, S]` int source ids.
+        start_fn: `start_fn(chunk [b, S]) -> (states, static)`: the initial decoder states and the per-sequence
+            tensors every step reads (see `greedy_search`).
+        step_fn, start_token, end_token, max_length, pad_token: as `greedy_search`.
+        batch_size: sources decoded at once.
+        beam_width, length_penalty: as `beam_search`.
+
+    Returns:
+        The search's result dict for all of `source` (empty arrays for an empty batch).
+    """
+    source = np.asarray(keras.ops.convert_to_numpy(source), dtype=np.int32)
+    if source.ndim != 2:
+        raise ConfigError(f"source must be [batch, length] token ids; got shape {source.shape}")
+    parts = []
+    for begin in range(0, len(source), batch_size):
+        states, static = start_fn(source[begin : begin + batch_size])
+        if beam_width is None:
+            parts.append(greedy_search(step_fn, states, static, start_token, end_token, max_length, pad_token))
+        else:
+            parts.append(
+                beam_search(
+                    step_fn, states, static, start_token, end_token, max_length,
+                    beam_width=beam_width, length_penalty=length_penalty, pad_token=pad_token,
+                )
+            )
+    if not parts:
+        empty = {"tokens": np.zeros((0, max_length), np.int32), "scores": np.zeros((0,), np.float32)}
+        return {**empty, "lengths": np.zeros((0,), np.int32), "attention": np.zeros((0, max_length, source.shape[1]), np.float32)}
+    return {key: _concatenate_steps([part[key] for part in parts], pad_token) for key in parts[0]}
+
+
+def _concatenate_steps(arrays, pad_token):
+    """Concatenates per-chunk results along the batch; chunks that stopped after fewer steps are padded (with
+    `pad_token` for tokens, zeros for attention) to the longest, since every chunk stops when its own
+    sequences have all ended."""
+    if arrays[0].ndim < 2:
+        return np.concatenate(arrays)
+    steps = max(array.shape[1] for array in arrays)
+    fill = pad_token if np.issubdtype(arrays[0].dtype, np.integer) else 0
+    padded = [
+        np.pad(array, [(0, 0), (0, steps - array.shape[1])] + [(0, 0)] * (array.ndim - 2), constant_values=fill)
+        for array in arrays
+    ]
+    return np.concatenate(padded)
 
 
 def _to_numpy(value):

@@ -2,21 +2,9 @@
 
 import keras
 
-from keras_nn import layers
-from keras_nn.errors import ConfigError
-from keras_nn.models.base import (
-    FunctionalModel,
-    check_choice,
-    check_input_shape,
-    check_positive_int,
-    check_rate,
-)
+from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int, check_rate
+from keras_nn.models.recurrent_stack import KERAS_NN_RECURRENT_LAYERS, recurrent_stack, sequence_input
 from keras_nn.models.registry import register_model
-
-
-def recurrent_classes():
-    """`({"simple_rnn": ..., "lstm": ..., "gru": ...}, Bidirectional)` from `keras_nn.layers`."""
-    return {"simple_rnn": layers.SimpleRNN, "lstm": layers.LSTM, "gru": layers.GRU}, layers.Bidirectional
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -85,34 +73,27 @@ class SequenceTagger(FunctionalModel):
         check_positive_int("num_classes", num_classes)
         check_positive_int("units", units)
         check_positive_int("num_layers", num_layers)
-        check_positive_int("embedding_dim", embedding_dim)
         check_rate("dropout", dropout)
         check_choice("classifier_activation", classifier_activation, ["softmax", None])
-        layers, bidirectional_wrapper = recurrent_classes()
-        check_choice("cell", cell, list(layers))
-        if (input_shape is None) == (vocab_size is None):
-            raise ConfigError(
-                f"{name} needs exactly one of input_shape=(timesteps, features) for float sequences or "
-                f"vocab_size for token ids; got input_shape={input_shape!r}, vocab_size={vocab_size!r}"
-            )
-        if vocab_size is not None:
-            check_positive_int("vocab_size", vocab_size)
-            inputs = keras.Input(shape=(sequence_length,), dtype="int32", name="tokens")
-            x = keras.layers.Embedding(vocab_size, embedding_dim, mask_zero=mask_zero, name="embedding")(inputs)
-        else:
-            input_shape = check_input_shape(name, input_shape, rank=2)
-            inputs = keras.Input(shape=input_shape, name="sequences")
-            x = inputs
-            if mask_value is not None:
-                x = keras.layers.Masking(mask_value=mask_value, name="masking")(x)
-        for index in range(num_layers):
-            layer = layers[cell](units, return_sequences=True, dropout=dropout, name=f"{cell}_{index + 1}")
-            if bidirectional:
-                layer = bidirectional_wrapper(layer, name=f"bidirectional_{index + 1}")
-            x = layer(x)
+        check_choice("cell", cell, list(KERAS_NN_RECURRENT_LAYERS[0]))
+        inputs, x = sequence_input(
+            name, input_shape, vocab_size, sequence_length, embedding_dim, mask_zero, mask_value
+        )
+        x = recurrent_stack(
+            x,
+            KERAS_NN_RECURRENT_LAYERS,
+            cell,
+            units,
+            num_layers,
+            bidirectional,
+            return_sequences=True,
+            dropout=dropout,
+        )
         x = keras.layers.Dropout(dropout, name="head_dropout")(x)
         # Dense acts on the last axis, so it is applied at every step; float32 keeps mixed precision stable.
-        outputs = keras.layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="tags")(x)
+        outputs = keras.layers.Dense(
+            num_classes, activation=classifier_activation, dtype="float32", name="tags"
+        )(x)
         super().__init__(inputs=inputs, outputs=outputs, name=name, **kwargs)
         self._init_arguments(arguments)
         self.num_classes = num_classes

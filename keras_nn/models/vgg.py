@@ -4,21 +4,20 @@ import keras
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import (
-    FunctionalModel,
     check_input_shape,
     check_positive_int,
     check_rate,
     classifier_head,
 )
+from keras_nn.models.image_model import ImageClassifier, check_top
 from keras_nn.models.registry import register_model
-from keras_nn.models.resnet import check_top, feature_pooling, load_weights_argument
 
 # Convolutions per stage of the paper's Table 1: A (11 weight layers), B (13), D (16), E (19).
 VGG_STAGE_CONVS = {11: (1, 1, 2, 2, 2), 13: (2, 2, 2, 2, 2), 16: (2, 2, 3, 3, 3), 19: (2, 2, 4, 4, 4)}
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-class VGG(FunctionalModel):
+class VGG(ImageClassifier):
     """VGG: stages of 3x3 convolutions (stride 1, "same") with ReLU, each ending in a 2x2/2 max pool, then
     flatten and three fully connected layers (4096, 4096, classes) with dropout 0.5 after the first two.
 
@@ -44,7 +43,7 @@ class VGG(FunctionalModel):
         include_top: with the three fully connected layers; False gives a feature extractor.
         pooling: feature-extractor output: None (last feature map, after the last pool), `"avg"` or `"max"`.
         classifier_activation: `"softmax"` or None (logits). The classifier runs in float32.
-        weights: None, or a weights file loaded by layer name (see `keras_nn.models.resnet.load_weights_by_name`).
+        weights: None, or a weights file loaded by layer name (see `keras_nn.models.image_model.load_weights_by_name`).
         batch_norm_epsilon: batch norm epsilon (torchvision: 1e-5).
         batch_norm_momentum: batch norm momentum.
         name: model name.
@@ -87,7 +86,9 @@ class VGG(FunctionalModel):
         check_rate("dropout", dropout)
         check_top(include_top, pooling, classifier_activation)
         if len(stage_convs) != len(filters) or not stage_convs:
-            raise ConfigError(f"stage_convs={stage_convs!r} and filters={filters!r} must give one entry per stage")
+            raise ConfigError(
+                f"stage_convs={stage_convs!r} and filters={filters!r} must give one entry per stage"
+            )
         for count in (*stage_convs, *filters):
             check_positive_int("stage_convs and filters entries", count)
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=2 ** len(stage_convs))
@@ -109,7 +110,9 @@ class VGG(FunctionalModel):
                     )(x)
                     x = keras.layers.ReLU(name=f"{prefix}_relu")(x)
                 else:
-                    x = keras.layers.Conv2D(stage_filters, 3, padding="same", activation="relu", name=prefix)(x)
+                    x = keras.layers.Conv2D(stage_filters, 3, padding="same", activation="relu", name=prefix)(
+                        x
+                    )
             x = keras.layers.MaxPooling2D(2, strides=2, name=f"block{stage + 1}_pool")(x)
         if include_top:
             x = keras.layers.Flatten(name="flatten")(x)
@@ -117,13 +120,7 @@ class VGG(FunctionalModel):
             x = keras.layers.Dropout(dropout, name="fc1_dropout")(x)
             x = keras.layers.Dense(fc_units, activation="relu", name="fc2")(x)
             x = classifier_head(x, num_classes, classifier_activation, dropout)
-        outputs = feature_pooling(x, include_top, pooling)
-        super().__init__(inputs=images, outputs=outputs, name=name, **kwargs)
-        self._init_arguments(arguments)
-        self._config["weights"] = None
-        self.num_classes = num_classes
-        self.classifier_activation = classifier_activation
-        load_weights_argument(self, weights)
+        self._finish(images, x, arguments, **kwargs)
 
 
 for _depth, _convs in VGG_STAGE_CONVS.items():

@@ -17,6 +17,7 @@ Each task's own recipe keys live in `task_options` (see each class's `options`).
 
 import json
 import logging
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from keras_nn.data import load_dataset
 from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
 from keras_nn.models import create_model
 from keras_nn.training.tasks import ClassificationTask, Task, build_optimizer, register_task
+from keras_nn.viz.attention import plot_attention
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +61,17 @@ def _source_scheme(config, allowed, task):
             f"data.source={source!r} does not fit task {task!r}; use one of: {', '.join(allowed)}"
         )
     return source
+
+
+def _load_generated_dates(loader, config):
+    """Runs one of the generated date-task loaders of `keras_nn.data.dates` with the recipe's settings."""
+    options, data = config["task_options"], config["data"]
+    return loader(
+        train_size=options["train_size"], validation_size=options["validation_size"],
+        test_size=options["test_size"], years=options["years"], formats=options["formats"],
+        batch_size=data["batch_size"], seed=config["training"]["seed"], shuffle_buffer=data["shuffle_buffer"],
+        cache=data["cache"],
+    )
 
 
 # ------------------------------------------------------------------------------------ classification
@@ -162,15 +175,9 @@ class TaggingTask(Task):
 
     def load_data(self, config):
         _source_scheme(config, ("generated:date_fields",), self.name)
-        from keras_nn.data.dates import load_date_fields
+        from keras_nn.data import dates
 
-        options, data = config["task_options"], config["data"]
-        return load_date_fields(
-            train_size=options["train_size"], validation_size=options["validation_size"],
-            test_size=options["test_size"], years=options["years"], formats=options["formats"],
-            batch_size=data["batch_size"], seed=config["training"]["seed"], shuffle_buffer=data["shuffle_buffer"],
-            cache=data["cache"],
-        )
+        return _load_generated_dates(dates.load_date_fields, config)
 
     def build_model(self, config, bundle):
         arguments = _model_arguments(config)
@@ -367,6 +374,15 @@ def plot_forecasts(model, bundle, path, origins=4):
 # -------------------------------------------------------------------------------------------- seq2seq
 
 
+def check_decoding_options(options):
+    """Checks the beam search keys of a decoding task's `task_options`; returns them."""
+    if not isinstance(options["beam_width"], int) or isinstance(options["beam_width"], bool) or options["beam_width"] < 1:
+        raise ConfigError(f"task_options.beam_width={options['beam_width']!r} must be an integer >= 1")
+    if not isinstance(options["length_penalty"], (int, float)) or options["length_penalty"] < 0:
+        raise ConfigError(f"task_options.length_penalty={options['length_penalty']!r} must be a number >= 0")
+    return options
+
+
 class Seq2SeqTask(Task):
     """Encoder-decoder training with teacher forcing, evaluated by decoding.
 
@@ -387,11 +403,7 @@ class Seq2SeqTask(Task):
     }
 
     def check_options(self, options):
-        options = super().check_options(options)
-        if not isinstance(options["beam_width"], int) or options["beam_width"] < 1:
-            raise ConfigError(f"task_options.beam_width={options['beam_width']!r} must be an integer >= 1")
-        if not isinstance(options["length_penalty"], (int, float)) or options["length_penalty"] < 0:
-            raise ConfigError(f"task_options.length_penalty={options['length_penalty']!r} must be a number >= 0")
+        options = check_decoding_options(super().check_options(options))
         years = options["years"]
         if not (isinstance(years, list) and len(years) == 2 and all(isinstance(v, int) for v in years)):
             raise ConfigError(f"task_options.years={years!r} must be [first, last], e.g. [1950, 2049]")
@@ -399,15 +411,9 @@ class Seq2SeqTask(Task):
 
     def load_data(self, config):
         _source_scheme(config, ("generated:dates",), self.name)
-        from keras_nn.data.dates import load_dates
+        from keras_nn.data import dates
 
-        options, data = config["task_options"], config["data"]
-        return load_dates(
-            train_size=options["train_size"], validation_size=options["validation_size"],
-            test_size=options["test_size"], years=options["years"], formats=options["formats"],
-            batch_size=data["batch_size"], seed=config["training"]["seed"], shuffle_buffer=data["shuffle_buffer"],
-            cache=data["cache"],
-        )
+        return _load_generated_dates(dates.load_dates, config)
 
     def build_model(self, config, bundle):
         arguments = _model_arguments(config)
@@ -452,10 +458,15 @@ class Seq2SeqTask(Task):
             decoded = self.decode(model, bundle, config, split)
             targets = [target for _, target in decoded["pairs"]]
             for method in ("greedy", "beam"):
-                texts = decoded[method]["texts"]
-                metrics[f"{prefix}_exact_match_{method}"] = round(float(np.mean([a == b for a, b in zip(texts, targets, strict=True)])), 6)
+                scores = self.score(decoded[method]["texts"], targets)
+                metrics.update({f"{prefix}_{name}_{method}": value for name, value in scores.items()})
                 metrics[f"{prefix}_{method}_decode_seconds"] = round(decoded[method]["seconds"], 3)
         return metrics
+
+    @staticmethod
+    def score(texts, targets):
+        """Metrics of decoded texts against their targets (`{name: value}`): the share of exact matches."""
+        return {"exact_match": round(float(np.mean([a == b for a, b in zip(texts, targets, strict=True)])), 6)}
 
     def report(self, model, bundle, config, run_dir, metrics):
         run_dir = Path(run_dir)
@@ -519,75 +530,6 @@ def _varied_samples(pairs, count):
     return picks[:count]
 
 
-_HANGUL_FONTS = (
-    "NanumGothic", "Noto Sans CJK KR", "Noto Sans KR", "Noto Sans CJK JP", "Source Han Sans KR", "Malgun Gothic",
-    "AppleGothic", "UnDotum", "Baekmuk Gulim", "Droid Sans Fallback",
-)
-# Romanized labels for the Hangul of the date task, used when no installed font can draw Hangul.
-_ROMANIZED = {"년": "nyeon", "월": "wol", "일": "il", "요": "yo", "화": "hwa", "수": "su", "목": "mok", "금": "geum", "토": "to"}
-
-
-def _hangul_font():
-    from matplotlib import font_manager
-
-    names = {font.name for font in font_manager.fontManager.ttflist}
-    return next((name for name in _HANGUL_FONTS if name in names), None)
-
-
-def _label(char, hangul):
-    if char == " ":
-        return "␣"
-    if hangul or ord(char) < 0x1100:
-        return char
-    return _ROMANIZED.get(char, f"U+{ord(char):04X}")
-
-
-def plot_attention(sources, outputs, attention, path, title=None):
-    """Heat maps of attention weights: output characters (rows) against source characters (columns).
-
-    Args:
-        sources: source texts.
-        outputs: decoded texts.
-        attention: `[N, output_steps, source_steps]` weights (steps include the end tokens).
-        path: the PNG to write.
-        title: figure title.
-
-    Returns:
-        The path written. Hangul is drawn with an installed Korean font when there is one, else romanized.
-    """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    hangul = _hangul_font()
-    count = len(sources)
-    columns = min(count, 2)
-    rows = (count + columns - 1) // columns
-    figure, axes = plt.subplots(rows, columns, figsize=(7.2 * columns, 4.2 * rows), squeeze=False)
-    with plt.rc_context({"font.family": [hangul, "DejaVu Sans"]} if hangul else {}):
-        for index, axis in enumerate(axes.flat):
-            if index >= count:
-                axis.axis("off")
-                continue
-            source_labels = [_label(c, hangul) for c in sources[index]] + ["</s>"]
-            output_labels = [_label(c, hangul) for c in outputs[index]] + ["</s>"]
-            weights = np.asarray(attention[index])[: len(output_labels), : len(source_labels)]
-            axis.imshow(weights, cmap="viridis", vmin=0.0, vmax=1.0, aspect="auto")
-            axis.set_xticks(range(len(source_labels)), source_labels, rotation=90 if not hangul else 0, fontsize=8)
-            axis.set_yticks(range(len(output_labels)), output_labels, fontsize=8)
-            shown = sources[index] if hangul else "".join(_label(c, False) if ord(c) >= 0x1100 else c for c in sources[index])
-            axis.set_title(f"{shown}  ->  {outputs[index]}", fontsize=10)
-            axis.set_xlabel("source")
-            axis.set_ylabel("output")
-        if title:
-            figure.suptitle(title + ("" if hangul else " (Hangul romanized: no Korean font installed)"))
-        figure.tight_layout()
-        figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return Path(path)
-
-
 def save_seq2seq_vocabularies(bundle, run_dir):
     """Writes both character vocabularies to `run_dir/vocabulary.json` (what `translate` reads back)."""
     path = Path(run_dir) / "vocabulary.json"
@@ -610,11 +552,81 @@ def read_seq2seq_vocabularies(run_dir):
     return CharVocabulary(saved["source"][special:]), CharVocabulary(saved["target"][special:])
 
 
-def export_seq2seq(run_dir, model, bundle, config):
-    """SavedModel of a seq2seq run: `serve(source, target_in) -> logits` and `greedy_decode(source) -> tokens`.
+def greedy_decoder_function(model, source_length, target_length):
+    """A `tf.function` of greedy decoding, `source [B, source_length] int32 -> {"tokens", "attention"}`.
 
-    TFLite and ONNX are skipped with a note (a two-input model decoded step by step). Parity of the
-    SavedModel against Keras is written to `parity.json`.
+    The decoder loop is unrolled over `target_length` steps, so the graph has one input and no tensor lists:
+    TFLite converts it with builtin ops only and ONNX without a `Loop`, at any batch size.
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec((None, source_length), tf.int32, name="source")
+
+    @tf.function(input_signature=[spec])
+    def greedy_decode(source):
+        outputs, states, mask = model.encode(source)
+        tokens = tf.fill(tf.shape(source)[:1], tf.constant(model.start_token, tf.int32))
+        steps, weights = [], []
+        for _ in range(target_length):
+            log_probs, states, attention = model.decode_step(tokens, states, outputs, mask)
+            tokens = tf.cast(tf.argmax(log_probs, axis=-1), tf.int32)
+            steps.append(tokens)
+            weights.append(attention)
+        return {"tokens": tf.stack(steps, axis=1), "attention": tf.stack(weights, axis=1)}
+
+    return greedy_decode
+
+
+def _write_seq2seq_tflite(saved_model_dir, path):
+    import tensorflow as tf
+
+    from keras_nn.export.tflite import _quiet_converter
+
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_dir), signature_keys=["greedy_decode"])
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    # The encoder's recurrent loop keeps a dynamic batch with builtin ops only (no Flex).
+    converter._experimental_default_to_single_batch_in_tensor_list_ops = True
+    with _quiet_converter():
+        Path(path).write_bytes(converter.convert())
+    return path
+
+
+def _write_seq2seq_onnx(function, path):
+    import logging
+
+    import tf2onnx
+
+    from keras_nn.export.onnx import DEFAULT_OPSET
+
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    tf2onnx.convert.from_function(
+        function, input_signature=function.input_signature, opset=DEFAULT_OPSET, output_path=str(path)
+    )
+    return path
+
+
+def _run_seq2seq_file(path, source):
+    """`(tokens, attention)` of an exported greedy decoder run in its own runtime (TFLite or ONNX Runtime)."""
+    if str(path).endswith(".tflite"):
+        from ai_edge_litert.interpreter import Interpreter
+
+        outputs = Interpreter(model_path=str(path)).get_signature_runner("greedy_decode")(source=source)
+    else:
+        import onnxruntime
+
+        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        names = [output.name for output in session.get_outputs()]
+        outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: source}), strict=True))
+    return np.asarray(outputs["tokens"]), np.asarray(outputs["attention"])
+
+
+def export_seq2seq(run_dir, model, bundle, config):
+    """Exports a seq2seq run: SavedModel (`serve(source, target_in) -> logits`, `greedy_decode(source)`) and the
+    greedy decoder (`source -> tokens, attention`) as TFLite and ONNX, each checked against Keras.
+
+    Parity (`parity.json`): every file's greedy tokens against Keras greedy decoding (`greedy_token_agreement`,
+    share of identical sequences) and its attention weights (`max_abs_error`); the SavedModel's teacher-forced
+    logits too. Each file runs twice (`repeat_max_abs_diff`).
     """
     import tensorflow as tf
 
@@ -623,78 +635,92 @@ def export_seq2seq(run_dir, model, bundle, config):
     export_dir = Path(run_dir) / "export"
     export_dir.mkdir(parents=True, exist_ok=True)
     formats = config["export"]["formats"]
-    notes = [
-        "# seq2seq export",
-        "",
-        "`saved_model/` holds two endpoints: `serve(source, target_in)` returns the teacher-forced logits of the "
-        "training model, and `greedy_decode(source)` returns `tokens` and `attention` of greedy decoding "
-        "(the loop unrolled for the model's target length).",
-    ]
-    skipped = [name for name in formats if name != "savedmodel"]
-    if skipped:
-        notes.append(
-            f"\nNot exported: {', '.join(skipped)}. The seq2seq model has two inputs and is decoded step by step; "
-            "an edge export (encoder + one decoder step as separate graphs) is not written yet."
-        )
+    length = bundle.target_length
+    greedy = greedy_decoder_function(model, bundle.source_length, length)
+    source, target, _ = bundle.arrays("test", config["export"]["verify_samples"])
+    source = source.astype(np.int32)
+    reference = greedy(tf.constant(source))
+    reference_tokens, reference_attention = reference["tokens"].numpy(), reference["attention"].numpy()
+    keras_tokens = model.greedy_decode(source, max_length=length)["tokens"][:, :length]
+
+    def agreement(tokens):
+        decode = bundle.target_vocab.decode
+        return float(np.mean([decode(a) == decode(b) for a, b in zip(tokens, keras_tokens, strict=True)]))
+
     files, parity = [], []
-    if "savedmodel" in formats:
-        length = bundle.target_length
+    # The TFLite converter reads the SavedModel, so it is written (to a scratch folder if not asked for).
+    saved_model_dir = export_dir / "saved_model"
+    with tempfile.TemporaryDirectory(dir=export_dir) as scratch:
+        archive_dir = saved_model_dir if "savedmodel" in formats else Path(scratch) / "saved_model"
         source_spec = tf.TensorSpec((None, bundle.source_length), tf.int32, name="source")
         target_spec = tf.TensorSpec((None, length), tf.int32, name="target_in")
-
-        def greedy(source):
-            outputs, states, mask = model.encode(source)
-            tokens = tf.fill(tf.shape(source)[:1], tf.constant(model.start_token, tf.int32))
-            steps, weights = [], []
-            for _ in range(length):
-                log_probs, states, attention = model.decode_step(tokens, states, outputs, mask)
-                tokens = tf.cast(tf.argmax(log_probs, axis=-1), tf.int32)
-                steps.append(tokens)
-                weights.append(attention)
-            return {"tokens": tf.stack(steps, axis=1), "attention": tf.stack(weights, axis=1)}
-
         archive = keras.export.ExportArchive()
         archive.track(model)
         archive.add_endpoint(
             "serve", lambda source, target_in: model({"source": source, "target_in": target_in}, training=False),
             input_signature=[source_spec, target_spec],
         )
-        archive.add_endpoint("greedy_decode", greedy, input_signature=[source_spec])
-        path = export_dir / "saved_model"
-        archive.write_out(str(path), verbose=False)
-        files.append(str(path))
-
-        source, target, _ = bundle.arrays("test", config["export"]["verify_samples"])
-        target_in = np.concatenate([np.full((len(target), 1), model.start_token, np.int32), target[:, :-1]], axis=1)
-        target_in[target_in == model.end_token] = 0
-        loaded = tf.saved_model.load(str(path))
-        exported = loaded.serve(tf.constant(source), tf.constant(target_in)).numpy()
-        reference = np.asarray(model.predict({"source": source, "target_in": target_in}, verbose=0))
-        exported_tokens = loaded.greedy_decode(tf.constant(source))["tokens"].numpy()
-        keras_tokens = model.greedy_decode(source, max_length=length)["tokens"]
-        width = min(exported_tokens.shape[1], keras_tokens.shape[1])
-        parity.append(
-            {
-                "path": str(path), "format": "savedmodel", "runtime": "tensorflow", "samples": int(len(source)),
-                "max_abs_error": float(np.abs(exported - reference).max()),
-                "greedy_token_agreement": float(np.mean(
-                    [bundle.target_vocab.decode(a) == bundle.target_vocab.decode(b) for a, b in zip(exported_tokens[:, :width], keras_tokens[:, :width], strict=True)]
-                )),
-            }
-        )
+        archive.add_endpoint("greedy_decode", greedy.python_function, input_signature=[source_spec])
+        archive.write_out(str(archive_dir), verbose=False)
+        if "savedmodel" in formats:
+            target_in = np.concatenate([np.full((len(target), 1), model.start_token, np.int32), target[:, :-1]], 1)
+            target_in[target_in == model.end_token] = 0
+            loaded = tf.saved_model.load(str(archive_dir))
+            logits = loaded.serve(tf.constant(source), tf.constant(target_in)).numpy()
+            keras_logits = np.asarray(model.predict({"source": source, "target_in": target_in}, verbose=0))
+            runs = [loaded.greedy_decode(tf.constant(source)) for _ in range(2)]
+            files.append(str(archive_dir))
+            parity.append(
+                {
+                    "path": str(archive_dir), "format": "savedmodel", "runtime": "tensorflow",
+                    "samples": int(len(source)), "logits_max_abs_error": float(np.abs(logits - keras_logits).max()),
+                    "greedy_token_agreement": agreement(runs[0]["tokens"].numpy()),
+                    "max_abs_error": float(np.abs(runs[0]["attention"].numpy() - reference_attention).max()),
+                    "repeat_max_abs_diff": float(np.abs(runs[1]["attention"].numpy() - runs[0]["attention"].numpy()).max()),
+                }
+            )
+        writers = {
+            "tflite": lambda path: _write_seq2seq_tflite(archive_dir, path),
+            "onnx": lambda path: _write_seq2seq_onnx(greedy, path),
+        }
+        for name in ("tflite", "onnx"):
+            if name not in formats:
+                continue
+            path = writers[name](export_dir / f"greedy_decoder.{name}")
+            (tokens, attention), (_, again) = _run_seq2seq_file(path, source), _run_seq2seq_file(path, source)
+            files.append(str(path))
+            parity.append(
+                {
+                    "path": str(path), "format": name, "runtime": "ai-edge-litert" if name == "tflite" else "onnxruntime",
+                    "samples": int(len(source)), "greedy_token_agreement": agreement(tokens),
+                    "token_match_exported_graph": float(np.mean(np.all(tokens == reference_tokens, axis=1))),
+                    "max_abs_error": float(np.abs(attention - reference_attention).max()),
+                    "repeat_max_abs_diff": float(np.abs(again - attention).max()),
+                }
+            )
+    notes = [
+        "# seq2seq export",
+        "",
+        "- `saved_model/`: `serve(source, target_in)` returns the teacher-forced logits of the training model; "
+        "`greedy_decode(source)` returns `tokens` and `attention` of greedy decoding.",
+        f"- `greedy_decoder.tflite`, `greedy_decoder.onnx`: the same greedy decoder, one int32 input `source` "
+        f"[batch, {bundle.source_length}] of character ids, outputs `tokens` [batch, {length}] and `attention` "
+        f"[batch, {length}, {bundle.source_length}]; the decoder loop is unrolled over {length} steps, builtin "
+        "ops only. Character ids: `vocabulary.json` in the run directory.",
+    ]
     _atomic_write_text(export_dir / "NOTES.md", "\n".join(notes) + "\n")
     _atomic_write_text(export_dir / "parity.json", json.dumps(parity, indent=2))
-    return {"export_dir": str(export_dir), "files": files, "parity": parity, "skipped": skipped}
+    return {"export_dir": str(export_dir), "files": files, "parity": parity}
 
 
 def predict_run_texts(run_dir, texts, beam_width=None, attention_png=None):
     """Runs a finished run's model on raw texts (the `keras-nn predict RUN_DIR TEXT` / `translate` front end).
 
     Args:
-        run_dir: a run of a task that reads text (`seq2seq`, `sequence_classification` on text).
+        run_dir: a run of a task that reads text (`seq2seq`, `translation`, `sequence_classification` on text).
         texts: the input strings.
-        beam_width: seq2seq only: beam width (1 is greedy; default the recipe's).
-        attention_png: seq2seq only: also draw the attention of each input into this PNG.
+        beam_width: seq2seq and translation: beam width (1 is greedy; default the recipe's).
+        attention_png: seq2seq and translation: also draw the attention of each input into this PNG.
 
     Returns:
         One dict per text: `input`, `output` (or `class`) and `score`.
@@ -712,7 +738,10 @@ def predict_run_texts(run_dir, texts, beam_width=None, attention_png=None):
         raise ConfigError(f"run {str(run_dir)!r} was not trained on text (no vocabulary.txt); give a .npy file")
     rows = task.predict_texts(run_dir, model, config, list(texts), beam_width=beam_width)
     if attention_png and rows and "attention" in rows[0]:
-        plot_attention([r["input"] for r in rows], [r["output"] for r in rows], [r["attention"] for r in rows], attention_png)
+        plot_attention(
+            [r.get("source_tokens", r["input"]) for r in rows], [r.get("output_tokens", r["output"]) for r in rows],
+            [r["attention"] for r in rows], attention_png,
+        )
     return rows
 
 

@@ -18,14 +18,16 @@ def build_optimizer(config, steps_per_epoch):
     """The recipe's optimizer, with its learning-rate schedule and gradient clipping."""
     section = config["optimizer"]
     learning_rate = build_schedule(
-        config["schedule"], section["learning_rate"], steps_per_epoch, config["training"]["epochs"]
+        config["schedule"], section["learning_rate"], steps_per_epoch, config["training"]["epochs"],
+        model_config=config["model"],
     )
     common = {"learning_rate": learning_rate, "clipnorm": section["clipnorm"]}
     name = section["name"]
+    adam = {"beta_2": section.get("beta_2", 0.999), "epsilon": section.get("epsilon", 1e-7)}
     if name == "adam":
-        return keras.optimizers.Adam(**common, weight_decay=section["weight_decay"])
+        return keras.optimizers.Adam(**common, **adam, weight_decay=section["weight_decay"])
     if name == "adamw":
-        return keras.optimizers.AdamW(**common, weight_decay=section["weight_decay"] or 0.004)
+        return keras.optimizers.AdamW(**common, **adam, weight_decay=section["weight_decay"] or 0.004)
     if name == "sgd":
         return keras.optimizers.SGD(**common, momentum=section["momentum"], weight_decay=section["weight_decay"])
     return keras.optimizers.RMSprop(**common, weight_decay=section["weight_decay"])

@@ -1,5 +1,6 @@
 """Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps."""
 
+from keras_nn.viz.attention import plot_attention, plot_attention_heads, romanize
 from keras_nn.viz.confusion import (
     confusion_matrix,
     plot_confusion_matrix,
@@ -14,12 +15,15 @@ __all__ = [
     "confusion_matrix",
     "find_last_conv_layer",
     "grad_cam",
+    "plot_attention",
+    "plot_attention_heads",
     "plot_confusion_matrix",
     "plot_history",
     "plot_image_grid",
     "plot_misclassified",
     "read_confusion_csv",
     "read_history",
+    "romanize",
     "save_grad_cam_overlays",
     "write_confusion_csv",
 ]

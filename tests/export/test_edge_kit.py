@@ -10,7 +10,6 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
 
 import keras
@@ -83,46 +82,16 @@ def _to_onnx(model, path, example_shape):
 def _fused_lstm_tflite(path, seed=0, t_steps=8, features=8, units=8):
     """A TFLite model whose recurrence is the fused, stateful UNIDIRECTIONAL_SEQUENCE_LSTM op.
 
-    Keras 3 LSTMs convert to a while loop, which keeps no state; the converter emits the fused op only for a
-    function tagged the way tf.keras 2 tagged its LSTM (api_implements "lstm_*"). Returns (path, reference fn).
+    keras-nn's `rnn_form="fused"` export of a Keras LSTM. Returns (path, reference fn).
     """
+    from keras_nn.export import to_tflite
+
     rng = np.random.default_rng(seed)
-    kernel = tf.constant(rng.normal(0, 0.3, (features, 4 * units)).astype(np.float32))
-    recurrent = tf.constant(rng.normal(0, 0.3, (units, 4 * units)).astype(np.float32))
-    bias = tf.constant(rng.normal(0, 0.1, (4 * units,)).astype(np.float32))
-
-    def lstm_body(inputs, init_h, init_c, kernel, recurrent_kernel, bias):
-        h, c, outs = init_h, init_c, []
-        for t in range(t_steps):
-            z = tf.matmul(inputs[:, t], kernel) + tf.matmul(h, recurrent_kernel) + bias
-            zi, zf, zc, zo = tf.split(z, 4, axis=1)
-            c = tf.sigmoid(zf) * c + tf.sigmoid(zi) * tf.tanh(zc)
-            h = tf.sigmoid(zo) * tf.tanh(c)
-            outs.append(h)
-        return h, tf.stack(outs, 1), h, c, tf.constant(1.0)
-
-    fused = tf.function(
-        lstm_body,
-        autograph=False,
-        experimental_attributes={
-            "time_major": False,
-            "go_backwards": False,
-            "api_implements": "lstm_" + str(uuid.uuid4()),
-        },
-    )
-
-    class Module(tf.Module):
-        @tf.function(input_signature=[tf.TensorSpec((1, t_steps, features), tf.float32)])
-        def __call__(self, x):
-            zeros = tf.zeros((1, units))
-            return fused(x, zeros, zeros, kernel, recurrent, bias)[0]
-
-    module = Module()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions(
-        [module.__call__.get_concrete_function()], module
-    )
-    path.write_bytes(converter.convert())
-    return path, lambda x: module(tf.constant(x)).numpy()
+    model = keras.Sequential([keras.Input((t_steps, features)), keras.layers.LSTM(units)])
+    for variable in model.weights:
+        variable.assign(rng.normal(0, 0.3, variable.shape).astype(np.float32))
+    to_tflite(model, path, rnn_form="fused")
+    return path, lambda x: model.predict(x, verbose=0)
 
 
 @pytest.fixture(scope="module")
@@ -247,8 +216,7 @@ def test_fused_lstm_state_is_reset_between_invokes(tmp_path):
     path, reference = _fused_lstm_tflite(tmp_path / "fused_lstm.tflite")
     runner = TFLiteRunner(str(path))
     ops = {op["op_name"] for op in runner.interpreter._get_ops_details()}
-    if "UNIDIRECTIONAL_SEQUENCE_LSTM" not in ops:
-        pytest.skip(f"this converter did not emit the fused LSTM op (ops: {sorted(ops)})")
+    assert "UNIDIRECTIONAL_SEQUENCE_LSTM" in ops, ops
     x = np.random.default_rng(4).random((3, 8, 8), dtype=np.float32)
 
     # Without a reset the fused op carries h and c over from the previous invoke: the test is meaningful.
@@ -439,3 +407,48 @@ def test_cli_missing_files_and_bad_model_exit_2(kit, device_kit, tmp_path):
 
     proc = _run_script(device_kit, "bench_device.py", tmp_path / "model.pt", "--runs", "1")
     assert proc.returncode == 2 and "'.pt'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_device_kit_runs_every_recurrent_form_without_tensorflow(device_kit, tmp_path):
+    """The fused and loop TFLite forms, the native ONNX form and both streaming models, on a TF-free kit."""
+    from keras_nn.export import to_onnx, to_streaming_onnx, to_streaming_tflite, to_tflite
+
+    model = _lstm()
+    rng = np.random.default_rng(7)
+    for variable in model.weights:
+        variable.assign(rng.normal(0, 0.5, variable.shape).astype(np.float32))
+    files = {
+        "fused": to_tflite(model, tmp_path / "fused.tflite", rnn_form="fused"),
+        "loop": to_tflite(model, tmp_path / "loop.tflite", rnn_form="loop"),
+        "onnx": to_onnx(model, tmp_path / "native.onnx"),
+        "stream_tflite": to_streaming_tflite(model, tmp_path / "model.stream.tflite"),
+        "stream_onnx": to_streaming_onnx(model, tmp_path / "model.stream.onnx"),
+    }
+    x = rng.random((3, 8, 8), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    expected = list(model.predict(x, verbose=0).argmax(-1))
+    scripts = {"fused": "run_tflite.py", "loop": "run_tflite.py", "onnx": "run_onnx.py"}
+    scripts.update(stream_tflite="run_streaming.py", stream_onnx="run_streaming.py")
+    for key, path in files.items():
+        proc = _run_script(device_kit, scripts[key], path, tmp_path / "x.npy")
+        assert proc.returncode == 0, (key, proc.stderr)
+        assert [
+            int(line.split("\t")[1].split()[1]) for line in proc.stdout.strip().splitlines()
+        ] == expected, key
+
+    proc = _run_script(device_kit, "operators.py", *files.values())
+    assert proc.returncode == 0, proc.stderr
+    lines = dict(line.split(": ", 1) for line in proc.stdout.strip().splitlines())
+    assert (
+        "UNIDIRECTIONAL_SEQUENCE_LSTM x1" in lines[str(files["fused"])]
+        and "WHILE" not in lines[str(files["fused"])]
+    )
+    assert "WHILE x1" in lines[str(files["loop"])]
+    assert "LSTM x1" in lines[str(files["onnx"])] and "Loop" not in lines[str(files["onnx"])]
+    assert "Flex" not in proc.stdout
+
+    proc = _run_script(
+        device_kit, "bench_device.py", *files.values(), "--input", tmp_path / "x.npy", "--runs", "5"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == 1 + len(files)
