@@ -29,28 +29,6 @@ from keras_nn.export.tflite import to_tflite
 from keras_nn.export.verify import verify
 
 
-class _Encoder(keras.layers.Layer):
-    """The translator's encoder as one layer, so the encoder model traces `encode` on real tensors.
-
-    Export-only (never saved as `.keras`). `TransformerTranslator.encoder_model` builds the same graph from
-    symbolic tensors, but there the embedding scale stays a captured tensor, which tf2onnx turns into a
-    second ONNX input; traced inside a layer it is folded into a constant.
-    """
-
-    def __init__(self, translator, **kwargs):
-        super().__init__(**kwargs)
-        self.translator = translator
-
-    def call(self, source):
-        return self.translator.encode(source)
-
-
-def encoder_model(translator, source_length):
-    """A functional Keras model: `[B, source_length]` int32 ids -> the translator's encoder outputs."""
-    source = keras.Input((source_length,), dtype="int32", name="source")
-    return keras.Model(source, _Encoder(translator, name="encoder")(source), name="translator_encoder")
-
-
 def greedy_graph(translator, source, max_length):
     """Greedy decoding as a `tf.while_loop` over `decode_step`: `[B, S]` ids -> `[B, steps]` output ids.
 
@@ -201,7 +179,7 @@ def export_translator(run_dir, model, bundle, config):
                 ),
             }
         )
-    encoder = encoder_model(model, bundle.source_length)
+    encoder = model.encoder_model(bundle.source_length)
     edge_files = []
     if "tflite" in section["formats"]:
         edge_files.append(to_tflite(encoder, export_dir / "encoder.tflite"))

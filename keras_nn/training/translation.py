@@ -291,22 +291,18 @@ def decode_sources(model, source, target_vocab, options, target_length, methods=
     out = {}
     for method in methods:
         started = time.perf_counter()
-        tokens, scores = [], []
-        # Chunks decoded one by one: each stops at its own longest output, so their widths differ.
-        for begin in range(0, len(source), batch_size):
-            chunk = source[begin : begin + batch_size]
-            if method == "greedy":
-                result = model.greedy_decode(chunk, max_length=max_length, batch_size=len(chunk))
-            else:
-                result = model.beam_decode(
-                    chunk,
-                    beam_width=options["beam_width"],
-                    length_penalty=options["length_penalty"],
-                    max_length=max_length,
-                    batch_size=len(chunk),
-                )
-            tokens += [output_ids(row, target_vocab) for row in np.asarray(result["tokens"])]
-            scores += [float(s) for s in np.asarray(result["scores"]).reshape(-1)]
+        if method == "greedy":
+            result = model.greedy_decode(source, max_length=max_length, batch_size=batch_size)
+        else:
+            result = model.beam_decode(
+                source,
+                beam_width=options["beam_width"],
+                length_penalty=options["length_penalty"],
+                max_length=max_length,
+                batch_size=batch_size,
+            )
+        tokens = [output_ids(row, target_vocab) for row in np.asarray(result["tokens"])]
+        scores = [float(s) for s in np.asarray(result["scores"]).reshape(-1)]
         out[method] = {
             "tokens": tokens,
             "scores": scores,

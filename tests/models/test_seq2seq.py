@@ -9,7 +9,7 @@ from testing_utils import check_training_lowers_loss, run_model_test
 import keras_nn
 from keras_nn.errors import ConfigError
 from keras_nn.models import Seq2SeqAttention
-from keras_nn.models.seq2seq import beam_search, greedy_search, length_penalty_factor
+from keras_nn.models.seq2seq import beam_search, decode_in_batches, greedy_search, length_penalty_factor
 
 SOURCE = np.array([[5, 9, 7, 12, 2, 0, 0], [4, 4, 8, 6, 11, 3, 2]], dtype="int32")
 TARGET_IN = np.array([[1, 5, 7, 9, 0], [1, 6, 6, 8, 4]], dtype="int32")
@@ -162,3 +162,26 @@ def test_length_normalization_prefers_the_longer_sequence():
     assert math.isclose(normalized["normalized_scores"][0], -0.9, rel_tol=1e-5)
     assert math.isclose(length_penalty_factor(3, 1.0), 8 / 6)
     assert length_penalty_factor(7, 0.0) == 1.0
+
+
+def test_chunks_that_end_at_different_steps_decode_like_one_batch():
+    # A scripted decoder: sequence i emits token 5 until step source[i, 0], then the end token (2).
+    vocab, end = 6, 2
+
+    def start(chunk):
+        chunk = np.asarray(chunk)
+        return np.zeros(len(chunk), np.int32), (chunk[:, :1].astype(np.float32),)
+
+    def step(tokens, steps, lengths):
+        ends = steps + 1 >= lengths[:, 0]
+        log_probs = np.full((len(tokens), vocab), -5.0, np.float32)
+        log_probs[:, 5] = np.where(ends, -5.0, -0.1)
+        log_probs[:, end] = np.where(ends, -0.1, -5.0)
+        return log_probs, steps + 1, np.ones((len(tokens), 1), np.float32)
+
+    source = np.array([[1], [5], [2], [1]], np.int32)  # chunks of 2 stop after 5 and 2 steps
+    whole = decode_in_batches(source, start, step, 1, end, max_length=8, batch_size=4)
+    chunked = decode_in_batches(source, start, step, 1, end, max_length=8, batch_size=2)
+    for key in whole:
+        np.testing.assert_array_equal(chunked[key], whole[key], err_msg=key)
+    assert whole["tokens"].shape == (4, 5) and list(whole["lengths"]) == [1, 5, 2, 1]
