@@ -10,6 +10,8 @@ import sys
 import time
 from pathlib import Path
 
+from keras_nn.config.vocabulary import EXPORT_FORMATS, QUANTIZE_MODES, STRATEGIES, TFLITE_RNN_FORMS
+
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 
 
@@ -52,9 +54,9 @@ def _print_table(title, columns, rows):
 
 def cmd_list(args):
     import keras_nn
+    from keras_nn.config import recipe_names
     from keras_nn.data import list_datasets
     from keras_nn.models import get_model_entry
-    from keras_nn.training import recipe_names
 
     _print_table(
         "models",
@@ -67,7 +69,7 @@ def cmd_list(args):
 
 
 def _recipe_from_args(args):
-    from keras_nn.training import load_recipe
+    from keras_nn.runs import load_recipe
 
     overrides = list(args.set or [])
     if args.data:
@@ -93,52 +95,34 @@ def _print_metrics(run_dir, metrics):
 
 
 def cmd_train(args):
-    from keras_nn.training import train
+    from keras_nn.runs import run_ablation, train_run
 
     config = _recipe_from_args(args)
     output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
-    if config.get("ablation", "none") != "none":
-        from keras_nn.training.image_classification import run_ablation
-
+    if config["ablation"] != "none":
         summary = run_ablation(config, output, resume=args.resume)
         _print_table(summary["title"], summary["columns"], summary["rows"])
         return EXIT_OK
-    result = train(config, output, resume=args.resume)
+    result = train_run(config, output, resume=args.resume)
     _print_metrics(result.run_dir, result.metrics)
-    if (result.run_dir / "export" / "parity.json").exists():
-        _print_export_rows(json.loads((result.run_dir / "export" / "parity.json").read_text()), result.run_dir / "export")
+    if result.export is not None:
+        _print_export_rows(result.export)
     return EXIT_OK
 
 
 def cmd_evaluate(args):
-    from keras_nn.training.trainer import evaluate_model, load_data, load_run
+    from keras_nn.runs import evaluate_run
 
-    model, config = load_run(args.run_dir)
-    metrics = evaluate_model(model, load_data(config), config)
-    _print_metrics(args.run_dir, metrics)
+    _print_metrics(args.run_dir, evaluate_run(args.run_dir))
     return EXIT_OK
 
 
-def _load_inputs(path, what="--inputs"):
-    import numpy as np
-
-    from keras_nn.errors import DataError, MissingPathError
-
-    if not Path(path).is_file():
-        raise MissingPathError(f"{what} file {path!r} does not exist")
-    try:
-        return np.load(path, allow_pickle=False)
-    except ValueError as error:
-        raise DataError(f"{what} file {path!r} is not a .npy array ({error})") from None
-
-
-def _print_export_rows(parity, export_dir):
-    latency_path = Path(export_dir) / "latency.json"
-    latency = {row["file"]: row for row in json.loads(latency_path.read_text())} if latency_path.exists() else {}
+def _print_export_rows(report):
+    latency = {row["path"]: row for row in report.latency}
     rows = []
-    for row in parity:
+    for row in report.parity:
         name = os.path.basename(os.path.normpath(row["path"]))
-        timing = latency.get(name, {})
+        timing = latency.get(row["path"], {})
         rows.append(
             (
                 name,
@@ -151,14 +135,14 @@ def _print_export_rows(parity, export_dir):
             )
         )
     _print_table(
-        f"export {export_dir}",
+        f"export {report.export_dir}",
         ["file", "runtime", "accuracy", "top-1 agree", "max abs err", "median ms", "size KB"],
         rows,
     )
     from keras_nn.edge.operators import format_operators
 
     # The operators show whether a recurrent layer became the fused / native op or a loop, and any Flex op.
-    for row in parity:
+    for row in report.parity:
         if row.get("operators"):
             name = os.path.basename(os.path.normpath(row["path"]))
             form = f" [rnn_form={row['rnn_form']}]" if row.get("rnn_form") else ""
@@ -167,8 +151,8 @@ def _print_export_rows(parity, export_dir):
 
 def cmd_export(args):
     from keras_nn.errors import MissingPathError
-    from keras_nn.export import export_model, export_run
-    from keras_nn.training.trainer import load_model_file
+    from keras_nn.export import export_model
+    from keras_nn.runs import export_run, load_array, load_model_file
 
     source = Path(args.source)
     formats = _split_list(args.format)
@@ -185,16 +169,22 @@ def cmd_export(args):
         )
     else:
         model = load_model_file(source if source.is_file() else source / "model.keras")
-        inputs = _load_inputs(args.inputs) if args.inputs else None
+        inputs = load_array(args.inputs, what="--inputs") if args.inputs else None
         if "int8" in quantize and inputs is None:
             from keras_nn.errors import ConfigError
 
             raise ConfigError("--quantize int8 on a bare .keras file needs --inputs FILE.npy (calibration data)")
-        export_dir = Path(args.output) if args.output else source.parent / "export"
+        if args.output:
+            export_dir = Path(args.output)
+        else:
+            from keras_nn.runs import RunDirectory
+
+            # A run's files go to its own export/; a bare .keras file's beside it.
+            export_dir = RunDirectory(source).export if source.is_dir() else source.parent / "export"
         report = export_model(
             model,
             export_dir,
-            formats=formats or ("savedmodel", "tflite", "onnx"),
+            formats=formats or EXPORT_FORMATS,
             quantize=quantize,
             representative_data=inputs,
             verify_inputs=inputs if args.verify or inputs is not None else None,
@@ -204,7 +194,7 @@ def cmd_export(args):
     for path in report.files:
         print(f"wrote {path}")
     if report.parity:
-        _print_export_rows(report.parity, report.export_dir)
+        _print_export_rows(report)
     return EXIT_OK
 
 
@@ -214,6 +204,7 @@ def cmd_bench(args):
     from keras_nn.errors import MissingPathError
     from keras_nn.export import benchmark
     from keras_nn.export.runtimes import load_runner
+    from keras_nn.runs import load_array
 
     export_dir = Path(args.export_dir)
     if not export_dir.is_dir():
@@ -224,7 +215,7 @@ def cmd_bench(args):
     if not paths:
         raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or saved_model/ to time")
     if args.inputs:
-        inputs = _load_inputs(args.inputs)
+        inputs = load_array(args.inputs, what="--inputs")
     else:
         # A streaming file's input is one step; take the whole-input shape from another file when there is one.
         whole = [p for p in paths if ".stream." not in p.name] or paths
@@ -246,34 +237,24 @@ def cmd_bench(args):
 
 
 def cmd_predict(args):
-    import numpy as np
-
-    from keras_nn.training.trainer import load_model_file
+    from keras_nn.runs import load_array, predict_array, predict_texts
 
     source = Path(args.model)
     if source.is_dir() and not args.inputs.endswith(".npy"):
         # A text input for a run that reads text (seq2seq, text classification).
-        from keras_nn.training.sequence_tasks import predict_run_texts
-
-        for row in predict_run_texts(source, [args.inputs]):
+        for row in predict_texts(source, [args.inputs]):
             print(f"{row['input']}\t{row.get('output', row.get('class'))}\tscore {row['score']:.4f}")
         return EXIT_OK
-    model = load_model_file(source / "model.keras" if source.is_dir() else source)
-    from keras_nn.export.signature import check_inputs
-
-    inputs = _load_inputs(args.inputs, what="input")
-    if inputs.ndim == len(model.inputs[0].shape) - 1:
-        inputs = inputs[None]
-    outputs = np.asarray(model.predict(check_inputs(model, inputs), verbose=0))
+    outputs = predict_array(source, load_array(args.inputs, what="input"))
     for index, row in enumerate(outputs):
         print(f"{index}\tclass {int(row.argmax())}\tscore {float(row.max()):.4f}")
     return EXIT_OK
 
 
 def cmd_translate(args):
-    from keras_nn.training.sequence_tasks import predict_run_texts
+    from keras_nn.runs import predict_texts
 
-    rows = predict_run_texts(args.run_dir, args.texts, beam_width=args.beam_width, attention_png=args.attention)
+    rows = predict_texts(args.run_dir, args.texts, beam_width=args.beam_width, attention_png=args.attention)
     for row in rows:
         print(f"{row['input']}\t{row['output']}\tlog-prob {row['score']:.4f}")
     if args.attention:
@@ -282,7 +263,7 @@ def cmd_translate(args):
 
 
 def cmd_quickstart(args):
-    from keras_nn.quickstart import run_quickstart
+    from keras_nn.runs import run_quickstart
 
     output = args.output or os.path.join("runs", f"quickstart-{_timestamp()}")
     summary = run_quickstart(output)
@@ -325,7 +306,7 @@ def build_parser():
     train.add_argument("recipe", help="a recipe name (keras-nn list) or a .yaml path")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe key, e.g. training.epochs=3")
     train.add_argument("--data", help="tfds:NAME | dir:PATH | embedded:NAME")
-    train.add_argument("--strategy", choices=["auto", "one_device", "mirrored", "multi_worker", "tpu"])
+    train.add_argument("--strategy", choices=STRATEGIES)
     train.add_argument("--epochs", type=int)
     train.add_argument("--output", help="run directory (default runs/RECIPE-TIMESTAMP)")
     train.add_argument("--mixed-precision", action="store_true", help="train in mixed_float16")
@@ -339,14 +320,16 @@ def build_parser():
 
     export = commands.add_parser("export", help="export a run or a .keras file")
     export.add_argument("source", help="a run directory or a .keras file")
-    export.add_argument("--format", default="", help="comma list of savedmodel,tflite,onnx (default: the recipe's, or all)")
-    export.add_argument("--quantize", default=None, help="comma list of float16,dynamic,int8 TFLite variants")
+    export.add_argument(
+        "--format", default="", help=f"comma list of {','.join(EXPORT_FORMATS)} (default: the recipe's, or all)"
+    )
+    export.add_argument("--quantize", default=None, help=f"comma list of {','.join(QUANTIZE_MODES)} TFLite variants")
     export.add_argument("--inputs", help=".npy batch for calibration and parity (needed for a bare .keras with int8)")
     export.add_argument("--verify", action="store_true", help="check parity in each runtime (runs always verify)")
     export.add_argument("--output", help="export directory for a bare .keras file (default: beside it)")
     export.add_argument(
         "--rnn-form",
-        choices=["auto", "fused", "loop", "layer"],
+        choices=TFLITE_RNN_FORMS,
         default=None,
         help="TFLite form of recurrent layers (default: the recipe's, or auto)",
     )

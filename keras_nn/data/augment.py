@@ -18,87 +18,68 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import numbers
 
 import numpy as np
 import tensorflow as tf
 
+from keras_nn.config.schema import Field, defaults, validate_section
 from keras_nn.errors import ConfigError
 
-#: `task_options.augment` keys and their defaults (all off: a recipe switches on what suits its classes).
-AUGMENT_DEFAULTS = {
-    "rotation": 0.0,
-    "flip": False,
-    "brightness": 0.0,
-    "contrast": 0.0,
-    "zoom": 0.0,
-    "translation": 0.0,
-    "fill_mode": "constant",
-}
 FILL_MODES = ("constant", "reflect", "nearest", "wrap")
 NORMALIZATIONS = ("unit", "tf", "torch", "caffe")
-
-_HELP = {
+#: The transforms that take a strength in [0, 1), with what the strength means.
+_STRENGTHS = {
     "rotation": "fraction of a full turn, e.g. 0.05 (+-18 degrees)",
     "brightness": "largest change as a fraction of the [0, 1] range, e.g. 0.1",
     "contrast": "largest contrast change factor, e.g. 0.1",
     "zoom": "largest zoom in or out as a fraction of the size, e.g. 0.1",
     "translation": "largest shift as a fraction of the size, e.g. 0.125 (4 of 32 pixels)",
 }
+
+
+def _strength(help_text):
+    return Field((float,), 0.0, minimum=0.0, maximum=1.0, exclusive_maximum=True, none_is_default=True, help=help_text)
+
+
+#: The schema of `task_options.augment` (everything off by default: a recipe switches on what suits its classes).
+AUGMENT_SCHEMA = {
+    "rotation": _strength(_STRENGTHS["rotation"]),
+    "flip": Field(
+        (bool,), False,
+        help="horizontal flips; leave them off where a mirror image changes the class, as for digits and letters",
+    ),
+    "brightness": _strength(_STRENGTHS["brightness"]),
+    "contrast": _strength(_STRENGTHS["contrast"]),
+    "zoom": _strength(_STRENGTHS["zoom"]),
+    "translation": _strength(_STRENGTHS["translation"]),
+    "fill_mode": Field((str,), "constant", choices=FILL_MODES),
+}
+AUGMENT_DEFAULTS = defaults(AUGMENT_SCHEMA)
+
 _IMAGENET_MEAN = np.array([0.485, 0.456, 0.406], np.float32)
 _IMAGENET_STD = np.array([0.229, 0.224, 0.225], np.float32)
 _CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)
 
 
 def check_augment_options(options, key="task_options.augment"):
-    """Validates an augmentation mapping and fills in the defaults.
+    """Validates an augmentation mapping against `AUGMENT_SCHEMA` and fills in the defaults.
 
     Args:
-        options: a mapping of `AUGMENT_DEFAULTS` keys, or None/False (no augmentation).
+        options: a mapping of `AUGMENT_SCHEMA` keys, or None/False (no augmentation).
         key: the recipe key, for messages.
 
     Returns:
-        A full mapping of every key in `AUGMENT_DEFAULTS`.
+        A full mapping of every key in `AUGMENT_SCHEMA`.
 
     Raises:
         ConfigError: an unknown key or a value of the wrong type or out of range.
     """
-    if options is None or options is False:
-        return dict(AUGMENT_DEFAULTS)
-    if not isinstance(options, dict):
-        raise ConfigError(
-            f"recipe key {key!r} = {options!r} must be a mapping such as {{rotation: 0.05, flip: false}} or false"
-        )
-    unknown = sorted(set(options) - set(AUGMENT_DEFAULTS))
-    if unknown:
-        raise ConfigError(
-            f"unknown recipe key(s) {', '.join(f'{key}.{name}' for name in unknown)}; allowed: "
-            f"{', '.join(AUGMENT_DEFAULTS)}"
-        )
-    resolved = {**AUGMENT_DEFAULTS, **options}
-    for name, help_text in _HELP.items():
-        value = resolved[name]
-        if value is None:
-            value = 0.0
-        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= float(value) < 1.0:
-            raise ConfigError(f"recipe key '{key}.{name}' = {value!r} must be a number in [0, 1): {help_text}")
-        resolved[name] = float(value)
-    if not isinstance(resolved["flip"], bool):
-        raise ConfigError(
-            f"recipe key '{key}.flip' = {resolved['flip']!r} must be true or false (horizontal flips; leave them "
-            "off where a mirror image changes the class, as for digits and letters)"
-        )
-    if resolved["fill_mode"] not in FILL_MODES:
-        raise ConfigError(
-            f"recipe key '{key}.fill_mode' = {resolved['fill_mode']!r} is not allowed; choose one of: "
-            f"{', '.join(FILL_MODES)}"
-        )
-    return resolved
+    return validate_section(options, AUGMENT_SCHEMA, key)
 
 
 def augmentation_enabled(options):
     """True when a checked augmentation mapping switches on at least one transform."""
-    return bool(options["flip"]) or any(options[name] > 0 for name in _HELP)
+    return bool(options["flip"]) or any(options[name] > 0 for name in _STRENGTHS)
 
 
 def build_augmenter(options, seed=None):

@@ -27,7 +27,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
@@ -194,6 +196,27 @@ def source_length(formats=None):
     first = datetime.date(2000, 1, 1).toordinal()
     days = [datetime.date.fromordinal(first + i) for i in range(366)]
     return max(len(format_date(day, fmt)) for fmt in (formats or FORMATS) for day in days) + 1
+
+
+def save_char_vocabularies(source_vocab, target_vocab, path):
+    """Writes a source and a target `CharVocabulary` to the JSON file `path` (what `read_char_vocabularies`
+    reads back); returns the path."""
+    path = Path(path)
+    path.write_text(
+        json.dumps({"source": source_vocab.tokens, "target": target_vocab.tokens}, ensure_ascii=False, indent=1),
+        encoding="utf-8",
+    )
+    return path
+
+
+def read_char_vocabularies(path):
+    """The `(source, target)` `CharVocabulary` pair saved in `path` (the built-in date ones if there is none)."""
+    path = Path(path)
+    if not path.is_file():
+        return SOURCE_VOCAB, TARGET_VOCAB
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    special = len(SPECIAL_TOKENS)
+    return CharVocabulary(saved["source"][special:]), CharVocabulary(saved["target"][special:])
 
 
 def split_dates(start_year, end_year, fractions, seed):

@@ -26,7 +26,6 @@ from keras_nn.data.loader import load_dataset
 from keras_nn.data.pipeline import assemble, check_options
 from keras_nn.errors import ConfigError, DataError, MissingPathError
 
-VOCABULARY_FILE = "vocabulary.txt"
 STANDARDIZE = ("lower_and_strip_punctuation", "lower", "strip_punctuation", None)
 
 
@@ -139,22 +138,22 @@ def load_text_classification(source, max_tokens=20000, sequence_length=200, stan
     )
 
 
-def save_vocabulary(vocabulary, directory):
-    """Writes the vocabulary, one token a line in id order, to `directory/vocabulary.txt`; returns the path."""
-    path = Path(directory) / VOCABULARY_FILE
+def save_vocabulary(vocabulary, path):
+    """Writes the vocabulary, one token a line in id order, to the file `path`; returns the path."""
+    path = Path(path)
     # Tokens never hold newlines (TextVectorization splits on whitespace); padding is the empty first line.
     path.write_text("\n".join(vocabulary) + "\n", encoding="utf-8")
     return path
 
 
-def read_vocabulary(directory):
-    """The vocabulary a run saved with `save_vocabulary`."""
-    path = Path(directory) / VOCABULARY_FILE
+def read_vocabulary(path):
+    """The vocabulary `save_vocabulary` wrote to the file `path`."""
+    path = Path(path)
     if not path.is_file():
         raise MissingPathError(f"{str(path)!r} does not exist; the run was not trained on text")
     return path.read_text(encoding="utf-8").split("\n")[:-1]
 
 
-def load_vectorizer(directory, sequence_length, standardize="lower_and_strip_punctuation"):
-    """A `TextVectorization` layer with the vocabulary a run saved (raw strings -> the model's token ids)."""
-    return make_vectorizer(read_vocabulary(directory), sequence_length, standardize)
+def load_vectorizer(path, sequence_length, standardize="lower_and_strip_punctuation"):
+    """A `TextVectorization` layer with the vocabulary saved in the file `path` (raw strings -> token ids)."""
+    return make_vectorizer(read_vocabulary(path), sequence_length, standardize)

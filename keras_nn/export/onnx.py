@@ -6,12 +6,12 @@ import os
 import tempfile
 from pathlib import Path
 
+from keras_nn.config.vocabulary import ONNX_RNN_FORMS
 from keras_nn.errors import ConfigError, ExportError
-from keras_nn.export.rnn_forms import ONNX_RNN_FORMS, ExportForms, export_form_model
+from keras_nn.export.rnn_forms import ExportForms, export_form_model
 from keras_nn.export.signature import has_recurrent_layers, inference_function, input_spec
 
 DEFAULT_OPSET = 17
-RNN_FORMS = ONNX_RNN_FORMS
 
 
 @dataclasses.dataclass
@@ -28,9 +28,9 @@ def convert_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
     """`to_onnx` that also says which recurrent form each layer took: returns an `ONNXExport`."""
     import tf2onnx
 
-    if rnn_form not in RNN_FORMS:
+    if rnn_form not in ONNX_RNN_FORMS:
         raise ConfigError(
-            f"rnn_form={rnn_form!r} is not allowed for ONNX; choose one of: {', '.join(RNN_FORMS)}"
+            f"rnn_form={rnn_form!r} is not allowed for ONNX; choose one of: {', '.join(ONNX_RNN_FORMS)}"
         )
     if batch_size is not None and (
         not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1

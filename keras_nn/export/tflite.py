@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import tensorflow as tf
 
+from keras_nn.config.vocabulary import QUANTIZE_MODES, TFLITE_RNN_FORMS
 from keras_nn.errors import ConfigError, ExportError
 from keras_nn.export.rnn_forms import (
     FUSED_CELL_CLIP,
-    TFLITE_RNN_FORMS,
     ExportForms,
     UnsupportedRecurrentLayer,
     describe_recurrent_layer,
@@ -27,8 +27,8 @@ from keras_nn.export.signature import check_inputs, has_recurrent_layers, model_
 
 logger = logging.getLogger(__name__)
 
-QUANTIZE_MODES = (None, "float16", "dynamic", "int8")
-RNN_FORMS = TFLITE_RNN_FORMS
+#: What `quantize=` takes: None (float32) or a quantized variant.
+QUANTIZE_CHOICES = (None, *QUANTIZE_MODES)
 INT8_IO_DTYPES = ("int8", "uint8", "float32")
 
 
@@ -88,12 +88,12 @@ class TFLiteExport:
 
 
 def _check_arguments(model, quantize, representative_data, rnn_form, batch_size, io_dtype):
-    if quantize not in QUANTIZE_MODES:
+    if quantize not in QUANTIZE_CHOICES:
         raise ConfigError(
-            f"quantize={quantize!r} is not allowed; choose one of: {', '.join(map(str, QUANTIZE_MODES))}"
+            f"quantize={quantize!r} is not allowed; choose one of: {', '.join(map(str, QUANTIZE_CHOICES))}"
         )
-    if rnn_form not in RNN_FORMS:
-        raise ConfigError(f"rnn_form={rnn_form!r} is not allowed; choose one of: {', '.join(RNN_FORMS)}")
+    if rnn_form not in TFLITE_RNN_FORMS:
+        raise ConfigError(f"rnn_form={rnn_form!r} is not allowed; choose one of: {', '.join(TFLITE_RNN_FORMS)}")
     if io_dtype not in INT8_IO_DTYPES:
         raise ConfigError(f"io_dtype={io_dtype!r} is not allowed; choose one of: {', '.join(INT8_IO_DTYPES)}")
     if batch_size is not None and (

@@ -11,6 +11,7 @@ import keras
 
 from keras_nn.errors import ConfigError, MissingPathError, ModelFileError
 from keras_nn.models.base import FunctionalModel, check_choice
+from keras_nn.models.layer_tree import weight_layers
 
 POOLINGS = (None, "avg", "max")
 
@@ -110,15 +111,6 @@ def read_weight_arrays(path):
         ) from None
 
 
-def _weight_layers(model):
-    """The layers that own variables (the leaves: composite blocks own none themselves), by name."""
-    leaves = {}
-    for layer in model._flatten_layers(include_self=False, recursive=True):
-        if layer.weights and not list(layer._flatten_layers(include_self=False, recursive=False)):
-            leaves[layer.name] = layer
-    return leaves
-
-
 def load_weights_by_name(model, path):
     """Loads a weight file into `model`, matching layers by name; returns the model.
 
@@ -134,7 +126,7 @@ def load_weights_by_name(model, path):
             shapes that differ).
     """
     arrays, unnamed = read_weight_arrays(path)
-    leaves = _weight_layers(model)
+    leaves = weight_layers(model)
     if unnamed and not any(name in arrays for name in leaves):
         # A Keras 3 file from before layer names were recorded: only Keras' structural load can place it.
         try:

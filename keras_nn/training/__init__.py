@@ -1,20 +1,24 @@
-"""Training: strategies (tf.distribute), callbacks, recipes, and the fit loop a recipe drives."""
+"""Training: the fit loop a recipe drives (`train`), one task per file (`tasks/`), strategies
+(tf.distribute), callbacks, optimizers and the task reports. Training never imports the export side: a task
+describes what its run exports (`Task.export_plan`) and `keras_nn.runs` hands that to `keras_nn.export`."""
 
-import keras_nn.training.image_classification  # noqa: F401  (registers the image_classification task)
-import keras_nn.training.translation  # noqa: F401  (registers the translation task)
-from keras_nn.training import sequence_tasks  # noqa: F401  (registers the sequence tasks)
-from keras_nn.training.recipe import load_recipe, recipe_names
-from keras_nn.training.strategy import get_strategy, resolve_strategy_name
-from keras_nn.training.trainer import RunResult, build_model, load_data, save_model, train
+from keras_nn.training.optimizers import build_optimizer
+from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name
+from keras_nn.training.tasks import TASKS, Task, create_task, get_task_class, register_task, resolve_task_options
+from keras_nn.training.trainer import TrainResult, evaluate_model, train
 
 __all__ = [
-    "RunResult",
-    "build_model",
+    "TASKS",
+    "Task",
+    "TrainResult",
+    "build_optimizer",
+    "create_task",
+    "evaluate_model",
     "get_strategy",
-    "load_data",
-    "load_recipe",
-    "recipe_names",
+    "get_task_class",
+    "is_chief",
+    "register_task",
     "resolve_strategy_name",
-    "save_model",
+    "resolve_task_options",
     "train",
 ]

@@ -7,11 +7,11 @@ import os
 import keras
 
 
-def standard_callbacks(run_dir, training_config, resume=False):
-    """Builds the run's callbacks, writing only inside `run_dir`.
+def standard_callbacks(run, training_config, resume=False):
+    """Builds the run's callbacks, writing only inside the run directory.
 
     Args:
-        run_dir: the run directory (`checkpoints/`, `history.csv`, `logs/` go there).
+        run: the `keras_nn.runs.RunDirectory` (its checkpoints, history and logs paths).
         training_config: the recipe's resolved `training` section.
         resume: append to an existing history instead of starting it anew.
 
@@ -20,17 +20,16 @@ def standard_callbacks(run_dir, training_config, resume=False):
         anything else records that epoch; it keeps the previous backup too (`double_checkpoint`), so a crash
         while writing one never loses the epoch before.
     """
-    checkpoints = os.path.join(run_dir, "checkpoints")
     callbacks = [
-        keras.callbacks.BackupAndRestore(os.path.join(checkpoints, "backup"), double_checkpoint=True),
+        keras.callbacks.BackupAndRestore(str(run.backup), double_checkpoint=True),
         keras.callbacks.ModelCheckpoint(
-            os.path.join(checkpoints, "best.weights.h5"),
+            str(run.best_weights),
             monitor="val_loss",
             save_best_only=True,
             save_weights_only=True,
         ),
-        keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=resume),
-        keras.callbacks.TensorBoard(os.path.join(run_dir, "logs"), write_graph=False),
+        keras.callbacks.CSVLogger(str(run.history), append=resume),
+        keras.callbacks.TensorBoard(str(run.logs), write_graph=False),
     ]
     patience = training_config.get("early_stopping_patience")
     if patience:

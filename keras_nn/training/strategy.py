@@ -6,12 +6,10 @@ import os
 
 import tensorflow as tf
 
+from keras_nn.config.vocabulary import STRATEGIES
 from keras_nn.errors import ConfigError
 
 logger = logging.getLogger(__name__)
-
-STRATEGY_NAMES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
-
 
 def _worker_count():
     try:
@@ -25,8 +23,8 @@ def resolve_strategy_name(name="auto"):
     """The concrete strategy `auto` stands for here: several workers in TF_CONFIG -> `multi_worker`,
     more than one local GPU -> `mirrored`, else `one_device` (the GPU if there is one, else the CPU).
     TPUs are only used when asked for, because finding one needs a cluster resolver round trip."""
-    if name not in STRATEGY_NAMES:
-        raise ConfigError(f"strategy {name!r} is not known; choose one of: {', '.join(STRATEGY_NAMES)}")
+    if name not in STRATEGIES:
+        raise ConfigError(f"strategy {name!r} is not known; choose one of: {', '.join(STRATEGIES)}")
     if name != "auto":
         return name
     if _worker_count() > 1:

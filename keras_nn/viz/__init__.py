@@ -1,4 +1,5 @@
-"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps."""
+"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps, forecasts;
+and the Markdown tables of reports."""
 
 from keras_nn.viz.attention import plot_attention, plot_attention_heads, romanize
 from keras_nn.viz.confusion import (
@@ -8,6 +9,8 @@ from keras_nn.viz.confusion import (
     write_confusion_csv,
 )
 from keras_nn.viz.curves import plot_history, read_history
+from keras_nn.viz.forecast import plot_forecasts
+from keras_nn.viz.markdown import markdown_table
 from keras_nn.viz.grad_cam import find_last_conv_layer, grad_cam, save_grad_cam_overlays
 from keras_nn.viz.samples import plot_image_grid, plot_misclassified
 
@@ -15,9 +18,11 @@ __all__ = [
     "confusion_matrix",
     "find_last_conv_layer",
     "grad_cam",
+    "markdown_table",
     "plot_attention",
     "plot_attention_heads",
     "plot_confusion_matrix",
+    "plot_forecasts",
     "plot_history",
     "plot_image_grid",
     "plot_misclassified",

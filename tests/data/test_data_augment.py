@@ -36,11 +36,11 @@ def test_options_fill_defaults_and_name_bad_keys():
     resolved = check_augment_options({"rotation": 0.05, "flip": True})
     assert resolved["rotation"] == 0.05 and resolved["flip"] is True and resolved["zoom"] == 0.0
     assert augmentation_enabled(resolved)
-    with pytest.raises(ConfigError, match=r"task_options.augment.rotaton.*allowed: rotation"):
+    with pytest.raises(ConfigError, match=r"task_options.augment.rotaton' \(did you mean 'rotation'\?\); allowed keys under 'task_options.augment': rotation"):
         check_augment_options({"rotaton": 0.1})
     with pytest.raises(ConfigError, match=r"'task_options.augment.rotation' = 1.5 must be a number in \[0, 1\)"):
         check_augment_options({"rotation": 1.5})
-    with pytest.raises(ConfigError, match=r"'task_options.augment.flip' = 'yes' must be true or false"):
+    with pytest.raises(ConfigError, match=r"'task_options.augment.flip' = 'yes' must be bool: horizontal flips"):
         check_augment_options({"flip": "yes"})
     with pytest.raises(ConfigError, match="fill_mode"):
         check_augment_options({"fill_mode": "mirror"})

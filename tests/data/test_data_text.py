@@ -26,8 +26,8 @@ def test_imdb_reviews_with_mock_data(tmp_path):
     test_x, _ = data.as_numpy("test")
     assert test_x.shape == (24, 16)
     # The saved vocabulary turns raw text into the same ids again.
-    save_vocabulary(data.vocabulary, tmp_path)
-    vectorizer = load_vectorizer(tmp_path, 16)
+    save_vocabulary(data.vocabulary, tmp_path / "vocabulary.txt")
+    vectorizer = load_vectorizer(tmp_path / "vocabulary.txt", 16)
     np.testing.assert_array_equal(np.asarray(vectorizer(["a b"])), np.asarray(data.vectorizer()(["a b"])))
 
 

@@ -1,14 +1,19 @@
-import pytest
+"""The recipe schema (`keras_nn.config.recipe`) and recipes resolved with their task options
+(`keras_nn.runs.load_recipe`)."""
 
+import pytest
+import yaml
+
+from keras_nn.config import recipe as recipes
 from keras_nn.errors import ConfigError, MissingPathError
-from keras_nn.training import recipe as recipes
+from keras_nn.runs import load_recipe, resolve_recipe
 
 
 def test_every_shipped_recipe_validates():
     names = recipes.recipe_names()
     assert {"digits_cnn", "digits_lstm"} <= set(names)
     for name in names:
-        resolved = recipes.load_recipe(name)
+        resolved = load_recipe(name)
         assert resolved["name"] == name
         assert resolved["expected"]["min"] is not None, f"{name} states no expected result"
 
@@ -71,19 +76,29 @@ def test_overrides_are_typed_and_checked():
 def test_recipe_files_and_names(tmp_path):
     path = tmp_path / "mine.yaml"
     path.write_text("name: mine\ntraining:\n  epochs: 2\n")
-    assert recipes.load_recipe(str(path))["training"]["epochs"] == 2
+    assert load_recipe(str(path))["training"]["epochs"] == 2
     with pytest.raises(MissingPathError, match="missing.yaml"):
-        recipes.load_recipe(str(tmp_path / "missing.yaml"))
+        load_recipe(str(tmp_path / "missing.yaml"))
     with pytest.raises(ConfigError, match=r"unknown recipe 'nope'; give a .yaml path or one of: .*digits_cnn"):
-        recipes.load_recipe("nope")
+        load_recipe("nope")
     bad = tmp_path / "bad.yaml"
     bad.write_text("training: [epochs\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
-        recipes.load_recipe(str(bad))
+        load_recipe(str(bad))
 
 
 def test_dumped_recipe_reloads_identically():
-    resolved = recipes.load_recipe("digits_lstm")
-    import yaml
+    for name in ("digits_lstm", "image_classification", "translator"):
+        resolved = load_recipe(name)
+        assert resolve_recipe(yaml.safe_load(recipes.dump_recipe(resolved))) == resolved
 
-    assert recipes.validate(yaml.safe_load(recipes.dump_recipe(resolved))) == resolved
+
+def test_task_options_are_checked_by_the_task_schema():
+    resolved = load_recipe("seq2seq")
+    assert resolved["task_options"]["beam_width"] == 4 and resolved["task_options"]["max_decode_length"] is None
+    with pytest.raises(ConfigError, match=r"unknown recipe key 'task_options.beam_widht' \(did you mean 'beam_width'\?\)"):
+        load_recipe("seq2seq", ["task_options.beam_widht=3"])
+    with pytest.raises(ConfigError, match=r"'task_options.beam_width' = 0 must be >= 1"):
+        load_recipe("seq2seq", ["task_options.beam_width=0"])
+    with pytest.raises(ConfigError, match=r"recipe key 'task' = 'taggin' is not allowed; choose one of: .*tagging"):
+        resolve_recipe({"task": "taggin"})

@@ -1,4 +1,4 @@
-"""Deploying a translator: a SavedModel that takes raw strings and returns translations, and the encoder as
+"""`TranslatorExporter`: a SavedModel that takes raw strings and returns translations, and the encoder as
 TFLite and ONNX.
 
 The SavedModel's `serving_default` (`serve`) runs everything in the graph: SentencePiece tokenization of the
@@ -22,7 +22,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_nn.export.benchmark import benchmark
+from keras_nn.config.export_plan import TranslatorExport
+from keras_nn.edge.contract import ENCODER_FILES, LATENCY_FILE, PARITY_FILE, SAVED_MODEL_DIR
+from keras_nn.export.exporters.base import ExportedFile, Exporter
 from keras_nn.export.onnx import to_onnx
 from keras_nn.export.savedmodel import write_archive
 from keras_nn.export.tflite import to_tflite
@@ -126,88 +128,72 @@ def translate_strings(loaded, texts):
     return [text.decode("utf-8") for text in outputs["translations"].numpy()]
 
 
-def export_translator(run_dir, model, bundle, config):
-    """The export step of a translation run: the recipe's formats into `run_dir/export`, with parity.
+class TranslatorExporter(Exporter):
+    """Exports a `TranslatorExport` plan.
 
-    `savedmodel` writes the strings-in, strings-out SavedModel and checks that it translates the test sources
-    exactly as the Python path (`greedy_decode` and the SentencePiece models) does, and that its `encode`
-    matches Keras; `tflite` and `onnx` write the encoder (`encoder.tflite`, `encoder.onnx`) and check it in
-    ai-edge-litert and onnxruntime. Parity goes to `parity.json`, batch-1 latency of the encoder files to
-    `latency.json`.
-
-    Returns:
-        `{"export_dir", "files", "parity", "latency"}`.
+    `savedmodel` writes the strings-in, strings-out SavedModel and checks that it translates the parity sentences
+    exactly as the Python path does (`translation_agreement`) and that its `encode` matches Keras
+    (`max_abs_error`); `tflite` and `onnx` write the encoder (`encoder.tflite`, `encoder.onnx`), checked in
+    ai-edge-litert and onnxruntime (`keras_nn.export.verify`'s rows) and timed at batch 1. Quantized variants are
+    not written: the encoder is exported in float32 (`NOTES.md` says so when they were asked for).
     """
-    from keras_nn.training.translation import decode_sources
 
-    export_dir = Path(run_dir) / "export"
-    export_dir.mkdir(parents=True, exist_ok=True)
-    section, options = config["export"], config["task_options"]
-    max_length = options["max_decode_length"] or bundle.target_length
-    count = section["verify_samples"]
-    source_ids, _, pairs = (
-        bundle.arrays("test", count) if bundle.pairs.get("test") else bundle.arrays("train", count)
-    )
-    texts = [source for source, _ in pairs]
-    reference = np.asarray(model.encode(source_ids))
-    files, parity = [], []
-    if "savedmodel" in section["formats"]:
-        path = write_translator_saved_model(
-            model,
-            bundle.source_vocab.proto,
-            bundle.target_vocab.proto,
-            bundle.source_length,
-            max_length,
-            export_dir / "saved_model",
-        )
-        files.append(path)
-        loaded = load_translator(path)
-        exported = translate_strings(loaded, texts)
-        python = decode_sources(
-            model, source_ids, bundle.target_vocab, options, bundle.target_length, methods=("greedy",)
-        )
-        encoded = loaded.encode(tf.constant(source_ids)).numpy()
-        parity.append(
-            {
-                "path": str(path),
-                "format": "savedmodel",
-                "runtime": "tensorflow",
-                "samples": len(texts),
-                "max_abs_error": float(np.abs(encoded - reference).max()),
-                "translation_agreement": float(
-                    np.mean([a == b for a, b in zip(exported, python["greedy"]["texts"], strict=True)])
-                ),
-            }
-        )
-    encoder = model.encoder_model(bundle.source_length)
-    edge_files = []
-    if "tflite" in section["formats"]:
-        edge_files.append(to_tflite(encoder, export_dir / "encoder.tflite"))
-    if "onnx" in section["formats"]:
-        edge_files.append(to_onnx(encoder, export_dir / "encoder.onnx"))
-    for path in edge_files:
-        parity.append(verify(encoder, path, source_ids, reference=reference))
-    files += edge_files
-    latency = benchmark(edge_files, source_ids, runs=section["benchmark_runs"]) if edge_files else []
-    notes = [
-        "# translator export",
-        "",
-        "`saved_model/`: `serve(texts) -> {translations, tokens}` (strings in, strings out: SentencePiece and greedy "
-        "decoding inside the graph; load it after `import tensorflow_text`) and `encode(source ids) -> encoder "
-        "outputs`. `encoder.tflite` / `encoder.onnx`: the encoder alone, `[B, "
-        f"{bundle.source_length}]` int32 ids -> `[B, {bundle.source_length}, d_model]` float32 (parity in "
-        "`parity.json`, batch-1 latency in `latency.json`). The decoder is not exported to TFLite/ONNX.",
-    ]
-    if section["quantize"]:
-        notes.append(
-            f"\nNot written: quantized variants ({', '.join(section['quantize'])}); the encoder is exported in float32."
-        )
-    (export_dir / "NOTES.md").write_text("\n".join(notes) + "\n")
-    (export_dir / "parity.json").write_text(json.dumps(parity, indent=2))
-    (export_dir / "latency.json").write_text(json.dumps(latency, indent=2))
-    return {
-        "export_dir": str(export_dir),
-        "files": [str(f) for f in files],
-        "parity": parity,
-        "latency": latency,
-    }
+    plan_type = TranslatorExport
+
+    def write(self, plan, folder, settings):
+        files = []
+        if "savedmodel" in settings.formats:
+            path = write_translator_saved_model(
+                plan.model, plan.source_proto, plan.target_proto, plan.source_length, plan.max_length,
+                folder / SAVED_MODEL_DIR,
+            )
+            files.append(ExportedFile(path))
+        encoder = plan.model.encoder_model(plan.source_length)
+        if "tflite" in settings.formats:
+            files.append(ExportedFile(to_tflite(encoder, folder / ENCODER_FILES["tflite"])))
+        if "onnx" in settings.formats:
+            files.append(ExportedFile(to_onnx(encoder, folder / ENCODER_FILES["onnx"])))
+        return files
+
+    def parity(self, plan, files):
+        reference = np.asarray(plan.model.encode(plan.source_ids))
+        encoder = plan.model.encoder_model(plan.source_length)
+        rows = []
+        for file in files:
+            if file.path.name != SAVED_MODEL_DIR:
+                rows.append(verify(encoder, file.path, plan.source_ids, reference=reference))
+                continue
+            loaded = load_translator(file.path)
+            exported = translate_strings(loaded, plan.source_texts)
+            encoded = loaded.encode(tf.constant(plan.source_ids)).numpy()
+            agreement = [a == b for a, b in zip(exported, plan.reference_translations, strict=True)]
+            rows.append(
+                {
+                    "path": str(file.path),
+                    "format": "savedmodel",
+                    "runtime": "tensorflow",
+                    "samples": len(plan.source_texts),
+                    "max_abs_error": float(np.abs(encoded - reference).max()),
+                    "translation_agreement": float(np.mean(agreement)),
+                }
+            )
+        return rows
+
+    def timing(self, plan, files):
+        return [file.path for file in files if file.path.name != SAVED_MODEL_DIR], plan.source_ids
+
+    def notes(self, plan, settings):
+        lines = [
+            "# translator export",
+            "",
+            f"`{SAVED_MODEL_DIR}/`: `serve(texts) -> {{translations, tokens}}` (strings in, strings out: SentencePiece "
+            "and greedy decoding inside the graph; load it after `import tensorflow_text`) and `encode(source ids) -> "
+            f"encoder outputs`. `{ENCODER_FILES['tflite']}` / `{ENCODER_FILES['onnx']}`: the encoder alone, `[B, "
+            f"{plan.source_length}]` int32 ids -> `[B, {plan.source_length}, d_model]` float32 (parity in "
+            f"`{PARITY_FILE}`, batch-1 latency in `{LATENCY_FILE}`). The decoder is not exported to TFLite/ONNX.",
+        ]
+        if settings.quantize:
+            lines.append(
+                f"\nNot written: quantized variants ({', '.join(settings.quantize)}); the encoder is exported in float32."
+            )
+        return "\n".join(lines)
