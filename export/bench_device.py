@@ -21,22 +21,19 @@ import time
 
 import numpy as np
 
-try:
-    from .edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
-    from .run_onnx import ONNXRunner
-    from .run_streaming import StreamingRunner, is_streaming_model
-    from .run_tflite import TFLiteRunner
-except ImportError:
-    # Run as a plain script (on a device, or through runpy): the kit's modules sit next to this file.
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if _HERE not in sys.path:
-        sys.path.insert(0, _HERE)
-    from edge_common import EdgeKitUsageError, InputShapeError, checked_batch, fail, load_npy
-    from run_onnx import ONNXRunner
-    from run_streaming import StreamingRunner, is_streaming_model
-    from run_tflite import TFLiteRunner
+# The kit's own modules: from the package when this file runs inside one (installed as keras_nn.edge, or a
+# copied folder run with `python -m kit.bench_device`), else from this folder, which Python puts first on
+# sys.path for a plain script (`python bench_device.py`).
+if __package__:
+    from . import contract, edge_common, run_onnx, run_streaming, run_tflite
+else:
+    import contract
+    import edge_common
+    import run_onnx
+    import run_streaming
+    import run_tflite
 
-RUNNERS = {".tflite": TFLiteRunner, ".onnx": ONNXRunner}
+RUNNERS = {".tflite": run_tflite.TFLiteRunner, ".onnx": run_onnx.ONNXRunner}
 
 
 def load_runner(path: str, num_threads: int | None = None):
@@ -49,11 +46,11 @@ def load_runner(path: str, num_threads: int | None = None):
     ext = os.path.splitext(path)[1].lower()
     if ext not in RUNNERS:
         allowed = ", ".join(sorted(RUNNERS))
-        raise EdgeKitUsageError(
+        raise edge_common.EdgeKitUsageError(
             f"unsupported model extension {ext or '(none)'!r} for {path}: use one of {allowed}"
         )
-    if is_streaming_model(path):
-        return StreamingRunner(path, num_threads=num_threads)
+    if contract.is_streaming_model(path):
+        return run_streaming.StreamingRunner(path, num_threads=num_threads)
     return RUNNERS[ext](path, num_threads=num_threads)
 
 
@@ -75,9 +72,13 @@ def time_runners(runners: dict, sample: np.ndarray, warmup: int = 10, runs: int 
     """
     sample = np.asarray(sample)
     if sample.ndim == 0 or sample.shape[0] != 1:
-        raise EdgeKitUsageError(f"sample must be one example with batch dim 1, got shape {sample.shape}")
+        raise edge_common.EdgeKitUsageError(
+            f"sample must be one example with batch dim 1, got shape {sample.shape}"
+        )
     if runs < 1 or warmup < 0:
-        raise EdgeKitUsageError(f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}")
+        raise edge_common.EdgeKitUsageError(
+            f"runs must be >= 1 and warmup >= 0, got runs={runs}, warmup={warmup}"
+        )
     names = list(runners)
     if not names:
         return []
@@ -86,9 +87,9 @@ def time_runners(runners: dict, sample: np.ndarray, warmup: int = 10, runs: int 
     for name in names:
         try:
             prepared[name] = runners[name].prepare(sample)
-        except InputShapeError as err:
+        except edge_common.InputShapeError as err:
             # All files are timed on one sample; say which of them does not take it.
-            raise InputShapeError(f"{name}: {err}") from None
+            raise edge_common.InputShapeError(f"{name}: {err}") from None
     for _ in range(warmup):
         for name in names:
             runners[name].invoke_prepared(prepared[name])
@@ -150,7 +151,7 @@ def expand_paths(paths: list[str]) -> list[str]:
             )
             if not found:
                 allowed = ", ".join(sorted(RUNNERS))
-                raise EdgeKitUsageError(f"no model files ({allowed}) in folder {path}")
+                raise edge_common.EdgeKitUsageError(f"no model files ({allowed}) in folder {path}")
             files.extend(found)
         else:
             files.append(path)
@@ -178,7 +179,7 @@ def main(argv=None) -> int:
     parser.add_argument("--json", help="also write the results to this JSON file")
     args = parser.parse_args(argv)
     if args.threads is not None and args.threads < 1:
-        return fail(prog, f"--threads must be >= 1, got {args.threads}")
+        return edge_common.fail(prog, f"--threads must be >= 1, got {args.threads}")
 
     try:
         files = expand_paths(args.files)
@@ -186,12 +187,14 @@ def main(argv=None) -> int:
         runners = {name: load_runner(path, args.threads) for name, path in zip(names, files, strict=True)}
         first = runners[names[0]]
         if args.input:
-            sample = checked_batch(load_npy(args.input), first.input_shape, args.input)[:1]
+            sample = edge_common.checked_batch(
+                edge_common.load_npy(args.input), first.input_shape, args.input
+            )[:1]
         else:
             sample = random_sample(first.input_shape)
         results = time_runners(runners, sample.astype(np.float32, copy=False), args.warmup, args.runs)
-    except (FileNotFoundError, EdgeKitUsageError, ImportError) as err:
-        return fail(prog, str(err))
+    except (FileNotFoundError, edge_common.EdgeKitUsageError, ImportError) as err:
+        return edge_common.fail(prog, str(err))
 
     for row, path in zip(results, files, strict=True):
         row["path"] = path

@@ -19,13 +19,13 @@ import os
 import sys
 from collections import Counter
 
-try:
-    from .edge_common import EdgeKitUsageError, ensure_file, fail
-except ImportError:
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if _HERE not in sys.path:
-        sys.path.insert(0, _HERE)
-    from edge_common import EdgeKitUsageError, ensure_file, fail
+# The kit's own modules: from the package when this file runs inside one (installed as keras_nn.edge, or a
+# copied folder run with `python -m kit.operators`), else from this folder, which Python puts first on
+# sys.path for a plain script (`python operators.py`).
+if __package__:
+    from . import edge_common
+else:
+    import edge_common
 
 
 def _tflite_schema():
@@ -40,7 +40,7 @@ def _tflite_schema():
 
 def tflite_operators(path: str) -> dict:
     """Operator name -> count over every subgraph of a ``.tflite`` file; custom ops by their custom code."""
-    ensure_file(path, "model file")
+    edge_common.ensure_file(path, "model file")
     schema = _tflite_schema()
     with open(path, "rb") as f:
         buffer = f.read()
@@ -64,13 +64,13 @@ def tflite_operators(path: str) -> dict:
             for o in range(subgraph.OperatorsLength()):
                 counts[codes[subgraph.Operators(o).OpcodeIndex()]] += 1
     except Exception as err:  # a flatbuffer that is not a TFLite model fails anywhere in the accessors
-        raise EdgeKitUsageError(f"cannot read {path} as a TFLite model: {err}") from err
+        raise edge_common.EdgeKitUsageError(f"cannot read {path} as a TFLite model: {err}") from err
     return dict(counts)
 
 
 def onnx_operators(path: str) -> dict:
     """Operator type -> count over an ONNX graph and every subgraph in it (Loop, If and Scan bodies)."""
-    ensure_file(path, "model file")
+    edge_common.ensure_file(path, "model file")
     try:
         import onnx
     except ImportError as err:
@@ -93,7 +93,7 @@ def onnx_operators(path: str) -> dict:
     try:
         visit(onnx.load(path, load_external_data=False).graph)
     except Exception as err:  # onnx raises DecodeError and others for a file that is not a model
-        raise EdgeKitUsageError(f"cannot read {path} as an ONNX model: {err}") from err
+        raise edge_common.EdgeKitUsageError(f"cannot read {path} as an ONNX model: {err}") from err
     return dict(counts)
 
 
@@ -104,7 +104,7 @@ def operators(path: str) -> dict:
         return tflite_operators(path)
     if ext == ".onnx":
         return onnx_operators(path)
-    raise EdgeKitUsageError(
+    raise edge_common.EdgeKitUsageError(
         f"unsupported model extension {ext or '(none)'!r} for {path}: use .onnx or .tflite"
     )
 
@@ -133,8 +133,8 @@ def main(argv=None) -> int:
             flex = flex_operators(counts)
             note = f"  (needs the Flex delegate: {', '.join(flex)})" if flex else ""
             print(f"{path}: {format_operators(counts)}{note}")
-    except (FileNotFoundError, EdgeKitUsageError, ImportError) as err:
-        return fail(prog, str(err))
+    except (FileNotFoundError, edge_common.EdgeKitUsageError, ImportError) as err:
+        return edge_common.fail(prog, str(err))
     return 0
 
 

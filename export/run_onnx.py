@@ -11,33 +11,17 @@ wrong shape or a file that is not an ONNX model.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
 
-try:
-    from .edge_common import (
-        ModelLoadError,
-        batch_is_dynamic,
-        check_batch_shape,
-        ensure_file,
-        run_per_example,
-        runner_cli,
-    )
-except ImportError:
-    # Run as a plain script (on a device, or through runpy): the kit's modules sit next to this file.
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if _HERE not in sys.path:
-        sys.path.insert(0, _HERE)
-    from edge_common import (
-        ModelLoadError,
-        batch_is_dynamic,
-        check_batch_shape,
-        ensure_file,
-        run_per_example,
-        runner_cli,
-    )
+# The kit's own modules: from the package when this file runs inside one (installed as keras_nn.edge, or a
+# copied folder run with `python -m kit.run_onnx`), else from this folder, which Python puts first on
+# sys.path for a plain script (`python run_onnx.py`).
+if __package__:
+    from . import edge_common
+else:
+    import edge_common
 
 # onnxruntime names element types as strings in its NodeArg metadata.
 _ONNX_DTYPES = {
@@ -53,11 +37,42 @@ _ONNX_DTYPES = {
 }
 
 
+def onnx_dtype(type_name: str) -> np.dtype:
+    """The numpy type of an onnxruntime type string (``tensor(int8)`` -> int8); float32 for any other."""
+    return np.dtype(_ONNX_DTYPES.get(type_name, np.float32))
+
+
+def onnx_shape(dims) -> tuple:
+    """An onnxruntime NodeArg shape with -1 for every dynamic dim (named or unknown)."""
+    return tuple(d if isinstance(d, int) and d >= 0 else -1 for d in dims)
+
+
 def _load_errors(ort) -> tuple:
     """onnxruntime's exceptions for a file it cannot load (pybind types, not ValueError subclasses)."""
     state = ort.capi.onnxruntime_pybind11_state
     names = ("InvalidProtobuf", "InvalidGraph", "InvalidArgument", "Fail", "NoSuchFile", "NotImplemented")
     return tuple(getattr(state, n) for n in names if hasattr(state, n)) + (RuntimeError,)
+
+
+def onnx_session(path: str, num_threads: int | None = None, allow_spinning: bool = False):
+    """An onnxruntime session on the CPU provider (see ``ONNXRunner`` for the arguments).
+
+    Raises:
+        ImportError: onnxruntime is not installed, with the command that installs it.
+        ModelLoadError: the file is not an ONNX model onnxruntime can load.
+    """
+    try:
+        import onnxruntime as ort
+    except ImportError as err:
+        raise ImportError("onnxruntime is not installed: pip install onnxruntime") from err
+    options = ort.SessionOptions()
+    if num_threads is not None:
+        options.intra_op_num_threads = int(num_threads)
+    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
+    try:
+        return ort.InferenceSession(path, sess_options=options, providers=["CPUExecutionProvider"])
+    except _load_errors(ort) as err:
+        raise edge_common.ModelLoadError(f"cannot load {path} as an ONNX model: {err}") from err
 
 
 class ONNXRunner:
@@ -81,25 +96,12 @@ class ONNXRunner:
     """
 
     def __init__(self, path: str, num_threads: int | None = None, allow_spinning: bool = False):
-        ensure_file(path, "model file")
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise ImportError("onnxruntime is not installed: pip install onnxruntime") from err
+        edge_common.ensure_file(path, "model file")
         self.path = path
-        options = ort.SessionOptions()
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "1" if allow_spinning else "0")
-        try:
-            self.session = ort.InferenceSession(
-                path, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except _load_errors(ort) as err:
-            raise ModelLoadError(f"cannot load {path} as an ONNX model: {err}") from err
+        self.session = onnx_session(path, num_threads, allow_spinning)
         inputs = self.session.get_inputs()
         if len(inputs) != 1:
-            raise ModelLoadError(
+            raise edge_common.ModelLoadError(
                 f"{path} has {len(inputs)} inputs; ONNXRunner runs single-input models (a streaming model, "
                 "with its states as inputs, runs with run_streaming.py)"
             )
@@ -109,22 +111,22 @@ class ONNXRunner:
     @property
     def input_shape(self) -> tuple:
         """The model's input shape, -1 for a dynamic dim (a named or unknown ONNX dim)."""
-        return tuple(d if isinstance(d, int) and d >= 0 else -1 for d in self._input.shape)
+        return onnx_shape(self._input.shape)
 
     @property
     def input_dtype(self) -> np.dtype:
         """The input's element type; inputs are cast to it."""
-        return np.dtype(_ONNX_DTYPES.get(self._input.type, np.float32))
+        return onnx_dtype(self._input.type)
 
     @property
     def output_dtype(self) -> np.dtype:
         """The raw output's element type; ``run`` returns float32 whatever it is."""
-        return np.dtype(_ONNX_DTYPES.get(self._output.type, np.float32))
+        return onnx_dtype(self._output.type)
 
     def prepare(self, x1: np.ndarray) -> dict:
         """Cast one batch-1 example to the model's input type ahead of timing; returns the feed dict."""
         x1 = np.asarray(x1)
-        check_batch_shape(x1.shape, self.input_shape)
+        edge_common.check_batch_shape(x1.shape, self.input_shape)
         return {self._input.name: np.ascontiguousarray(x1.astype(self.input_dtype, copy=False))}
 
     def invoke_prepared(self, prepared: dict) -> np.ndarray:
@@ -139,14 +141,14 @@ class ONNXRunner:
         """Run a batch ``(N, ...)`` and return float32 outputs ``(N, ...)``."""
         x = np.asarray(x)
         expected = self.input_shape
-        check_batch_shape(x.shape, expected)
-        if batch_is_dynamic(expected) or (expected and expected[0] > 1):
+        edge_common.check_batch_shape(x.shape, expected)
+        if edge_common.batch_is_dynamic(expected) or (expected and expected[0] > 1):
             return self._run_feed(x)
-        return run_per_example(self._run_feed, x)
+        return edge_common.run_per_example(self._run_feed, x)
 
 
 def main(argv=None) -> int:
-    return runner_cli(
+    return edge_common.runner_cli(
         argv,
         prog="run_onnx.py",
         description="Run a .onnx model on a .npy input with onnxruntime (no TensorFlow).",

@@ -22,38 +22,19 @@ import sys
 
 import numpy as np
 
-try:
-    from .edge_common import (
-        EdgeKitUsageError,
-        InputShapeError,
-        ModelLoadError,
-        ensure_file,
-        runner_cli,
-    )
-    from .run_onnx import _ONNX_DTYPES, _load_errors
-    from .run_tflite import _interpreter_class
-except ImportError:
-    # Run as a plain script (on a device, or through runpy): the kit's modules sit next to this file.
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if _HERE not in sys.path:
-        sys.path.insert(0, _HERE)
-    from edge_common import (
-        EdgeKitUsageError,
-        InputShapeError,
-        ModelLoadError,
-        ensure_file,
-        runner_cli,
-    )
-    from run_onnx import _ONNX_DTYPES, _load_errors
-    from run_tflite import _interpreter_class
+# The kit's own modules: from the package when this file runs inside one (installed as keras_nn.edge, or a
+# copied folder run with `python -m kit.run_streaming`), else from this folder, which Python puts first on
+# sys.path for a plain script (`python run_streaming.py`).
+if __package__:
+    from . import contract, edge_common, run_onnx, run_tflite
+else:
+    import contract
+    import edge_common
+    import run_onnx
+    import run_tflite
 
-STEP_INPUT = "step"
-OUTPUT = "output"
-STATE_PREFIX = "state_"
-
-
-def _new(name: str) -> str:
-    return f"new_{name}"
+# Kept importable from here, where it was first defined.
+is_streaming_model = contract.is_streaming_model
 
 
 class _TFLiteStep:
@@ -61,12 +42,14 @@ class _TFLiteStep:
 
     def __init__(self, path, num_threads):
         try:
-            self.interpreter = _interpreter_class()(model_path=path, num_threads=num_threads)
+            self.interpreter = run_tflite.interpreter_class()(model_path=path, num_threads=num_threads)
         except (ValueError, RuntimeError) as err:
-            raise ModelLoadError(f"cannot load {path} as a TFLite model: {err}") from err
+            raise edge_common.ModelLoadError(f"cannot load {path} as a TFLite model: {err}") from err
         signatures = self.interpreter.get_signature_list()
         if len(signatures) != 1:
-            raise ModelLoadError(f"{path} has {len(signatures)} signatures; a streaming model has one")
+            raise edge_common.ModelLoadError(
+                f"{path} has {len(signatures)} signatures; a streaming model has one"
+            )
         key = next(iter(signatures))
         self.runner = self.interpreter.get_signature_runner(key)
         details = self.runner.get_input_details()
@@ -83,25 +66,9 @@ class _ONNXStep:
     """An ONNX step model in onnxruntime (inputs and outputs by name); idle threads do not spin."""
 
     def __init__(self, path, num_threads):
-        try:
-            import onnxruntime as ort
-        except ImportError as err:
-            raise ImportError("onnxruntime is not installed: pip install onnxruntime") from err
-        options = ort.SessionOptions()
-        if num_threads is not None:
-            options.intra_op_num_threads = int(num_threads)
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        try:
-            self.session = ort.InferenceSession(
-                path, sess_options=options, providers=["CPUExecutionProvider"]
-            )
-        except _load_errors(ort) as err:
-            raise ModelLoadError(f"cannot load {path} as an ONNX model: {err}") from err
+        self.session = run_onnx.onnx_session(path, num_threads)
         self.inputs = {
-            arg.name: (
-                tuple(d if isinstance(d, int) and d >= 0 else -1 for d in arg.shape),
-                np.dtype(_ONNX_DTYPES.get(arg.type, np.float32)),
-            )
+            arg.name: (run_onnx.onnx_shape(arg.shape), run_onnx.onnx_dtype(arg.type))
             for arg in self.session.get_inputs()
         }
         self.output_names = [arg.name for arg in self.session.get_outputs()]
@@ -125,21 +92,21 @@ class StreamingRunner:
     """
 
     def __init__(self, path: str, num_threads: int | None = None):
-        ensure_file(path, "model file")
+        edge_common.ensure_file(path, "model file")
         self.path = path
         ext = os.path.splitext(path)[1].lower()
         if ext not in (".tflite", ".onnx"):
-            raise EdgeKitUsageError(
+            raise edge_common.EdgeKitUsageError(
                 f"unsupported model extension {ext or '(none)'!r} for {path}: use .onnx or .tflite"
             )
         self._model = _TFLiteStep(path, num_threads) if ext == ".tflite" else _ONNXStep(path, num_threads)
         inputs = self._model.inputs
-        if STEP_INPUT not in inputs:
-            raise ModelLoadError(
-                f"{path} is not a streaming model: its inputs are {sorted(inputs)}, without {STEP_INPUT!r}"
+        if contract.STEP_INPUT not in inputs:
+            raise edge_common.ModelLoadError(
+                f"{path} is not a streaming model: its inputs are {sorted(inputs)}, without {contract.STEP_INPUT!r}"
             )
-        self.state_names = sorted(name for name in inputs if name.startswith(STATE_PREFIX))
-        self._step_shape, self._step_dtype = inputs[STEP_INPUT]
+        self.state_names = sorted(name for name in inputs if contract.is_state_name(name))
+        self._step_shape, self._step_dtype = inputs[contract.STEP_INPUT]
         self.states = {}
         self.reset()
 
@@ -159,10 +126,10 @@ class StreamingRunner:
         if x_t.ndim != len(self._step_shape) or any(
             w >= 0 and g != w for w, g in zip(self._step_shape[1:], x_t.shape[1:], strict=False)
         ):
-            raise InputShapeError(
+            raise edge_common.InputShapeError(
                 f"step input shape {tuple(x_t.shape)} does not match the model's step input {self._step_shape}"
             )
-        return {STEP_INPUT: np.ascontiguousarray(x_t.astype(self._step_dtype, copy=False)), **states}
+        return {contract.STEP_INPUT: np.ascontiguousarray(x_t.astype(self._step_dtype, copy=False)), **states}
 
     def step(self, x_t: np.ndarray) -> np.ndarray:
         """Feed one step ``(batch, ...)``; returns the output after it (float32) and keeps the new states."""
@@ -170,14 +137,16 @@ class StreamingRunner:
         if x_t.shape[0] != next(iter(self.states.values())).shape[0]:
             self.reset(x_t.shape[0])
         result = self._model(self._feed(x_t, self.states))
-        self.states = {name: np.asarray(result[_new(name)], np.float32) for name in self.state_names}
-        return np.asarray(result[OUTPUT]).astype(np.float32, copy=False)
+        self.states = {
+            name: np.asarray(result[contract.new_state_name(name)], np.float32) for name in self.state_names
+        }
+        return np.asarray(result[contract.STEP_OUTPUT]).astype(np.float32, copy=False)
 
     def run(self, sequences: np.ndarray) -> np.ndarray:
         """Feed whole sequences ``(batch, time, ...)`` step by step from zero states; outputs of every step."""
         sequences = np.asarray(sequences)
         if sequences.ndim != len(self._step_shape) + 1:
-            raise InputShapeError(
+            raise edge_common.InputShapeError(
                 f"sequences of shape {tuple(sequences.shape)} do not match the step input {self._step_shape}: "
                 "expected (batch, time, ...)"
             )
@@ -194,12 +163,7 @@ class StreamingRunner:
         return self._feed(step[:1], states)
 
     def invoke_prepared(self, prepared: dict):
-        return self._model(prepared)[OUTPUT]
-
-
-def is_streaming_model(path: str) -> bool:
-    """Whether ``path`` names a streaming export (``*.stream.tflite`` / ``*.stream.onnx``)."""
-    return ".stream." in os.path.basename(path)
+        return self._model(prepared)[contract.STEP_OUTPUT]
 
 
 def _as_sequences(x, runner, source):
@@ -208,7 +172,7 @@ def _as_sequences(x, runner, source):
 
 
 def main(argv=None) -> int:
-    return runner_cli(
+    return edge_common.runner_cli(
         argv,
         prog="run_streaming.py",
         description="Feed sequences step by step to a streaming model (no TensorFlow).",

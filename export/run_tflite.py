@@ -11,22 +11,20 @@ wrong shape or a file that is not a TFLite model.
 
 from __future__ import annotations
 
-import os
 import sys
 
 import numpy as np
 
-try:
-    from .edge_common import ModelLoadError, check_batch_shape, ensure_file, run_per_example, runner_cli
-except ImportError:
-    # Run as a plain script (on a device, or through runpy): the kit's modules sit next to this file.
-    _HERE = os.path.dirname(os.path.abspath(__file__))
-    if _HERE not in sys.path:
-        sys.path.insert(0, _HERE)
-    from edge_common import ModelLoadError, check_batch_shape, ensure_file, run_per_example, runner_cli
+# The kit's own modules: from the package when this file runs inside one (installed as keras_nn.edge, or a
+# copied folder run with `python -m kit.run_tflite`), else from this folder, which Python puts first on
+# sys.path for a plain script (`python run_tflite.py`).
+if __package__:
+    from . import edge_common
+else:
+    import edge_common
 
 
-def _interpreter_class():
+def interpreter_class():
     """The TFLite interpreter class: ai-edge-litert, else the older tflite-runtime wheel."""
     try:
         from ai_edge_litert.interpreter import Interpreter
@@ -63,17 +61,17 @@ class TFLiteRunner:
     """
 
     def __init__(self, path: str, num_threads: int | None = None):
-        ensure_file(path, "model file")
+        edge_common.ensure_file(path, "model file")
         self.path = path
-        interpreter_class = _interpreter_class()
+        interpreter = interpreter_class()
         try:
-            self.interpreter = interpreter_class(model_path=path, num_threads=num_threads)
+            self.interpreter = interpreter(model_path=path, num_threads=num_threads)
             self.interpreter.allocate_tensors()
         except (ValueError, RuntimeError) as err:
-            raise ModelLoadError(f"cannot load {path} as a TFLite model: {err}") from err
+            raise edge_common.ModelLoadError(f"cannot load {path} as a TFLite model: {err}") from err
         inputs = self.interpreter.get_input_details()
         if len(inputs) != 1:
-            raise ModelLoadError(
+            raise edge_common.ModelLoadError(
                 f"{path} has {len(inputs)} inputs; TFLiteRunner runs single-input models (a streaming model, "
                 "with its states as inputs, runs with run_streaming.py)"
             )
@@ -116,7 +114,7 @@ class TFLiteRunner:
     def prepare(self, x1: np.ndarray) -> np.ndarray:
         """Quantize or cast one batch-1 example ahead of timing, resizing a dynamic input to fit it."""
         x1 = np.asarray(x1)
-        check_batch_shape(x1.shape, self.input_shape)
+        edge_common.check_batch_shape(x1.shape, self.input_shape)
         prepared = np.ascontiguousarray(self._quantize(x1))
         current = tuple(int(d) for d in self.interpreter.get_input_details()[0]["shape"])
         if prepared.shape != current:
@@ -146,14 +144,14 @@ class TFLiteRunner:
         """
         x = np.asarray(x)
         expected = self.input_shape
-        check_batch_shape(x.shape, expected)
+        edge_common.check_batch_shape(x.shape, expected)
         if expected and expected[0] > 1:
             return self._run_one(x)
-        return run_per_example(self._run_one, x)
+        return edge_common.run_per_example(self._run_one, x)
 
 
 def main(argv=None) -> int:
-    return runner_cli(
+    return edge_common.runner_cli(
         argv,
         prog="run_tflite.py",
         description="Run a .tflite model on a .npy input with the LiteRT interpreter (no TensorFlow).",

@@ -6,7 +6,8 @@ from pathlib import Path
 import numpy as np
 
 from keras_nn.edge.bench_device import time_runners
-from keras_nn.export.runtimes import format_of, load_runner
+from keras_nn.edge.contract import format_of
+from keras_nn.export.runtimes import load_runner
 
 
 def file_size(path):

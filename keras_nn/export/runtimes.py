@@ -2,15 +2,17 @@
 for SavedModel. A runner has `input_shape`, `run(batch) -> float32 outputs`, and `prepare`/`invoke_prepared`
 for latency timing (a streaming runner times one step)."""
 
-import re
 from pathlib import Path
 
 import numpy as np
 import tensorflow as tf
 
 from keras_nn.edge.bench_device import load_runner as load_edge_runner
-from keras_nn.edge.run_streaming import StreamingRunner, is_streaming_model
+from keras_nn.edge.contract import format_of, runtime_of
 from keras_nn.errors import MissingPathError
+
+# format_of and runtime_of belong to the edge kit's contract (keras_nn.edge.contract); importable from here too.
+__all__ = ["SavedModelRunner", "format_of", "load_runner", "runtime_of"]
 
 
 class SavedModelRunner:
@@ -38,29 +40,6 @@ class SavedModelRunner:
         return np.asarray(self.invoke_prepared(self.prepare(x))).astype(np.float32)
 
 
-def format_of(path):
-    """`savedmodel`, `tflite-<variant>`, `onnx`, or `tflite-stream` / `onnx-stream`, from the path the export
-    pipeline wrote."""
-    path = Path(path)
-    if path.is_dir():
-        return "savedmodel"
-    if is_streaming_model(str(path)):
-        return f"{path.suffix.lstrip('.')}-stream"
-    if path.suffix == ".tflite":
-        words = set(re.split(r"[._-]", path.stem))
-        variant = next((mode for mode in ("float16", "dynamic", "int8") if mode in words), "float32")
-        return f"tflite-{variant}"
-    return path.suffix.lstrip(".")
-
-
-def runtime_of(path):
-    return (
-        "onnxruntime"
-        if format_of(path).startswith("onnx")
-        else {"savedmodel": "tensorflow"}.get(format_of(path), "ai-edge-litert")
-    )
-
-
 def load_runner(path, num_threads=None):
     """The runner for an exported file or SavedModel directory."""
     path = Path(path)
@@ -68,6 +47,5 @@ def load_runner(path, num_threads=None):
         raise MissingPathError(f"exported model {str(path)!r} does not exist")
     if path.is_dir():
         return SavedModelRunner(path)
-    if is_streaming_model(str(path)):
-        return StreamingRunner(str(path), num_threads=num_threads)
+    # The kit's load_runner picks the TFLite, ONNX or streaming runner.
     return load_edge_runner(str(path), num_threads=num_threads)

@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_nn.edge.contract import STEP_INPUT, STEP_OUTPUT, new_state_name, state_name
 from keras_nn.errors import ConfigError, ExportError
 from keras_nn.export.rnn_forms import (
     LeanWeights,
@@ -33,19 +34,10 @@ from keras_nn.export.rnn_forms import (
 
 logger = logging.getLogger(__name__)
 
-STEP_INPUT = "step"
-OUTPUT = "output"
+# The tensor names are the edge kit's contract (keras_nn.edge.contract); STEP_INPUT, state_name and
+# new_state_name stay importable from here, and OUTPUT is this module's earlier name for STEP_OUTPUT.
+OUTPUT = STEP_OUTPUT
 STREAMING_TOLERANCE = 1e-4
-
-
-def state_name(index):
-    """The name of the `index`-th state input (`state_00`, ...): sorted names keep the layer order."""
-    return f"state_{index:02d}"
-
-
-def new_state_name(name):
-    """The output that carries the new value of state input `name` (ONNX forbids one name for both)."""
-    return f"new_{name}"
 
 
 class StepRecurrent(keras.layers.Layer):
@@ -183,7 +175,10 @@ def streaming_model(model, check=True, check_inputs=None):
         )
     if len(output.shape) >= 3 and output.shape[1] == 1:
         output = keras.layers.Reshape(tuple(output.shape[2:]), name="step_output")(output)
-    outputs = {OUTPUT: output, **{new_state_name(state_name(i)): state for i, state in enumerate(new_states)}}
+    outputs = {
+        STEP_OUTPUT: output,
+        **{new_state_name(state_name(i)): state for i, state in enumerate(new_states)},
+    }
     step_model = keras.Model([step_input, *state_inputs], outputs, name=f"{model.name}_step")
     if check:
         check_streaming(model, step_model, check_inputs)
@@ -202,7 +197,7 @@ def run_streaming(step_model, sequences):
     outputs = []
     for t in range(sequences.shape[1]):
         result = step_model({STEP_INPUT: sequences[:, t], **states}, training=False)
-        outputs.append(keras.ops.convert_to_numpy(result[OUTPUT]))
+        outputs.append(keras.ops.convert_to_numpy(result[STEP_OUTPUT]))
         states = {name: keras.ops.convert_to_numpy(result[new_state_name(name)]) for name in states}
     return np.stack(outputs, axis=1)
 

@@ -2,8 +2,9 @@
 
 import numpy as np
 
+from keras_nn.edge.contract import format_of, runtime_of
 from keras_nn.edge.operators import flex_operators, operators
-from keras_nn.export.runtimes import format_of, load_runner, runtime_of
+from keras_nn.export.runtimes import load_runner
 from keras_nn.export.signature import check_inputs
 
 

@@ -1,11 +1,15 @@
 """Tests for the edge kit in export/ (installed as keras_nn.edge).
 
 Tiny Keras models are converted here with the real converters (TFLiteConverter, tf2onnx), run through the kit's
-runners and compared with Keras. The command-line scripts run in subprocesses from a copy of the folder where
-TensorFlow, Keras and keras_nn cannot be imported, as on a device.
+runners and compared with Keras. The command-line scripts run in subprocesses from a copy of the folder placed
+elsewhere, where TensorFlow, Keras and keras_nn cannot be imported, as on a device: as plain scripts
+(`python edge_kit/run_tflite.py`) and as a package (`python -m edge_kit.run_tflite`); installed, as
+`python -m keras_nn.edge.run_tflite`.
 """
 
+import ast
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -17,11 +21,15 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_nn.edge import contract
 from keras_nn.edge.bench_device import load_runner, time_runners
 from keras_nn.edge.run_onnx import ONNXRunner
 from keras_nn.edge.run_tflite import TFLiteRunner
 
 KIT_DIR = Path(__file__).resolve().parents[2] / "export"
+KIT_MODULES = sorted(path.stem for path in KIT_DIR.glob("*.py") if path.stem != "__init__")
+# What a device lacks; a subprocess with the device kit's sitecustomize.py cannot import any of them.
+NOT_ON_DEVICE = ("tensorflow", "keras", "keras_nn", "tf2onnx", "tf_keras")
 NUM_CLASSES = 5
 
 
@@ -128,27 +136,42 @@ def kit(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def device_kit(tmp_path_factory):
-    """A copy of export/ on its own, as it is copied onto a device."""
-    dest = tmp_path_factory.mktemp("device") / "kit"
+    """A copy of export/ on its own, as it is copied onto a device, under another name (`edge_kit`).
+
+    Beside it, `no_tensorflow/sitecustomize.py` puts None in sys.modules for every package a device lacks; a
+    fresh interpreter with that folder on PYTHONPATH then fails on any import of them.
+    """
+    root = tmp_path_factory.mktemp("device")
+    dest = root / "edge_kit"
     shutil.copytree(KIT_DIR, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    (root / "no_tensorflow").mkdir()
+    (root / "no_tensorflow" / "sitecustomize.py").write_text(
+        f"import sys\n\nfor name in {NOT_ON_DEVICE!r}:\n    sys.modules[name] = None\n"
+    )
     return dest
 
 
-def _run_script(device_kit, script, *args, cwd=None):
-    """Run a kit script in a fresh interpreter where TensorFlow, Keras and keras_nn cannot be imported."""
-    code = (
-        "import runpy, sys\n"
-        "for name in ('tensorflow', 'keras', 'keras_nn', 'tf2onnx', 'tf_keras'):\n"
-        "    sys.modules[name] = None\n"
-        f"sys.argv = [{str(device_kit / script)!r}] + {list(map(str, args))!r}\n"
-        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
-    )
+def _device_env(device_kit):
+    return {**os.environ, "PYTHONPATH": str(device_kit.parent / "no_tensorflow")}
+
+
+def _run_script(device_kit, script, *args, way="script", cwd=None):
+    """Run a kit script the way a device user does, in a fresh interpreter without TensorFlow, Keras, keras_nn.
+
+    way="script": `python edge_kit/run_tflite.py ...` (Python puts the script's folder on sys.path);
+    way="package": `python -m edge_kit.run_tflite ...` from the folder above the copy.
+    """
+    if way == "script":
+        command = [sys.executable, str(device_kit / script)]
+    else:
+        command = [sys.executable, "-m", f"{device_kit.name}.{Path(script).stem}"]
     return subprocess.run(
-        [sys.executable, "-c", code],
+        command + [str(arg) for arg in args],
         capture_output=True,
         text=True,
         timeout=120,
         cwd=cwd or device_kit.parent,
+        env=_device_env(device_kit),
     )
 
 
@@ -285,10 +308,80 @@ def test_time_runners_interleaved(kit):
 # The scripts on a "device": no TensorFlow, no keras_nn ------------------------------------------------------
 
 
-def test_kit_sources_import_no_tensorflow():
+def test_kit_sources_import_no_tensorflow_and_leave_sys_path_alone():
     pattern = re.compile(r"^\s*(import|from)\s+(tensorflow|keras|keras_nn|tf_keras|tf2onnx)\b", re.M)
     for path in KIT_DIR.glob("*.py"):
-        assert not pattern.search(path.read_text()), path
+        source = path.read_text()
+        assert not pattern.search(source), path
+        # Python itself puts a plain script's folder on sys.path; a package imports its siblings relatively.
+        assert not re.search(r"sys\.path\s*(\.\w+\(|\[|\+?=)", source), path
+
+
+def test_kit_imports_nothing_of_keras_nn(kit, device_kit, tmp_path):
+    """Every kit module imports as a package, and a script runs end to end, where TF, Keras, keras_nn fail."""
+    x = kit["inputs"]["cnn"][:3]
+    np.save(tmp_path / "x.npy", x)
+    code = f"""
+import importlib, sys
+for name in {NOT_ON_DEVICE!r}:
+    try:
+        importlib.import_module(name)
+    except ImportError:
+        pass
+    else:
+        sys.exit(f"{{name}} can be imported: the test would prove nothing")
+for module in {KIT_MODULES!r}:
+    importlib.import_module("{device_kit.name}." + module)
+code = importlib.import_module("{device_kit.name}.run_tflite").main(
+    [{str(kit["files"]["cnn_f32"])!r}, {str(tmp_path / "x.npy")!r}, "--output", {str(tmp_path / "out.npy")!r}]
+)
+loaded = sorted(name for name, module in sys.modules.items() if module is not None and name.split(".")[0] in {NOT_ON_DEVICE!r})
+sys.exit(code or loaded or None)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=device_kit.parent,
+        env=_device_env(device_kit),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(proc.stdout.strip().splitlines()) == len(x)
+    assert np.abs(np.load(tmp_path / "out.npy") - _keras(kit, "cnn", x)).max() < 1e-4
+
+
+@pytest.mark.parametrize("way", ["script", "package", "installed"])
+def test_three_ways_to_run_a_script(kit, device_kit, tmp_path, way):
+    """The same file runs as a plain script and as a package from a copy elsewhere, and installed."""
+    x = kit["inputs"]["cnn"][:2]
+    np.save(tmp_path / "x.npy", x)
+    args = [kit["files"]["cnn_f32"], tmp_path / "x.npy", "--output", tmp_path / "out.npy"]
+    if way == "installed":
+        # The library's own interpreter, where keras_nn (and so TensorFlow) is installed; cwd holds no kit.
+        proc = subprocess.run(
+            [sys.executable, "-m", "keras_nn.edge.run_tflite", *map(str, args)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+    else:
+        proc = _run_script(
+            device_kit, "run_tflite.py", *args, way=way, cwd=None if way == "package" else tmp_path
+        )
+    assert proc.returncode == 0, proc.stderr
+    assert np.abs(np.load(tmp_path / "out.npy") - _keras(kit, "cnn", x)).max() < 1e-4
+    if way == "installed":
+        return
+    # bench_device imports every runner (and they import each other); operators imports the shared helpers.
+    files = [kit["files"]["cnn_f32"], kit["files"]["cnn_onnx"]]
+    proc = _run_script(device_kit, "bench_device.py", *files, "--runs", "2", "--warmup", "0", way=way)
+    assert proc.returncode == 0, proc.stderr
+    assert [line.split()[0] for line in proc.stdout.splitlines()[1:]] == [f.name for f in files]
+    proc = _run_script(device_kit, "operators.py", *files, way=way)
+    assert proc.returncode == 0, proc.stderr
+    assert "CONV_2D x1" in proc.stdout and "Conv x1" in proc.stdout
 
 
 def test_cli_tflite_single_example_without_batch_dim(kit, device_kit, tmp_path):
@@ -452,3 +545,98 @@ def test_device_kit_runs_every_recurrent_form_without_tensorflow(device_kit, tmp
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.strip().splitlines()) == 1 + len(files)
+
+
+# The file and tensor-name contract -----------------------------------------------------------------------------
+
+
+def test_contract_names():
+    assert contract.QUANTIZE_MODES == ("float16", "dynamic", "int8")
+    assert [contract.tflite_file(mode) for mode in (None, *contract.QUANTIZE_MODES)] == [
+        "model.tflite",
+        "model.float16.tflite",
+        "model.dynamic.tflite",
+        "model.int8.tflite",
+    ]
+    with pytest.raises(ValueError, match=r"quantize='int4'.*float16, dynamic, int8"):
+        contract.tflite_file("int4")
+    assert (contract.SAVED_MODEL_DIR, contract.ONNX_FILE) == ("saved_model", "model.onnx")
+    assert contract.STREAMING_FILES == {"tflite": "model.stream.tflite", "onnx": "model.stream.onnx"}
+    assert contract.DECODER_FILES == {"tflite": "greedy_decoder.tflite", "onnx": "greedy_decoder.onnx"}
+    assert contract.ENCODER_FILES == {"tflite": "encoder.tflite", "onnx": "encoder.onnx"}
+    assert (contract.PARITY_FILE, contract.LATENCY_FILE, contract.NOTES_FILE) == (
+        "parity.json",
+        "latency.json",
+        "NOTES.md",
+    )
+    assert (contract.STEP_INPUT, contract.STEP_OUTPUT) == ("step", "output")
+    assert [contract.state_name(i) for i in (0, 1, 12)] == ["state_00", "state_01", "state_12"]
+    assert contract.new_state_name(contract.state_name(3)) == "new_state_03"
+
+
+def test_contract_format_and_runtime_of_every_file(tmp_path):
+    (tmp_path / contract.SAVED_MODEL_DIR).mkdir()
+    expected = {
+        contract.SAVED_MODEL_DIR: ("savedmodel", "tensorflow"),
+        contract.tflite_file(): ("tflite-float32", "ai-edge-litert"),
+        contract.tflite_file("float16"): ("tflite-float16", "ai-edge-litert"),
+        contract.tflite_file("dynamic"): ("tflite-dynamic", "ai-edge-litert"),
+        contract.tflite_file("int8"): ("tflite-int8", "ai-edge-litert"),
+        contract.ONNX_FILE: ("onnx", "onnxruntime"),
+        contract.STREAMING_FILES["tflite"]: ("tflite-stream", "ai-edge-litert"),
+        contract.STREAMING_FILES["onnx"]: ("onnx-stream", "onnxruntime"),
+        contract.DECODER_FILES["tflite"]: ("tflite-float32", "ai-edge-litert"),
+        contract.ENCODER_FILES["onnx"]: ("onnx", "onnxruntime"),
+        # A quantize mode counts only as a whole word of the name.
+        "my-int8_model.tflite": ("tflite-int8", "ai-edge-litert"),
+        "int80.tflite": ("tflite-float32", "ai-edge-litert"),
+    }
+    for name, (fmt, runtime) in expected.items():
+        assert (contract.format_of(tmp_path / name), contract.runtime_of(str(tmp_path / name))) == (
+            fmt,
+            runtime,
+        )
+
+
+def test_contract_is_defined_once():
+    """keras_nn.export and the kit's scripts take the names from the contract instead of repeating them."""
+    from keras_nn.edge import run_streaming
+    from keras_nn.export import runtimes, streaming
+
+    assert streaming.state_name is contract.state_name and streaming.new_state_name is contract.new_state_name
+    assert runtimes.format_of is contract.format_of and runtimes.runtime_of is contract.runtime_of
+    assert run_streaming.is_streaming_model is contract.is_streaming_model
+    names = {contract.SAVED_MODEL_DIR, contract.ONNX_FILE, contract.PARITY_FILE, contract.LATENCY_FILE}
+    names |= {contract.NOTES_FILE, contract.STEP_INPUT, contract.STEP_OUTPUT}
+    names |= {contract.tflite_file(mode) for mode in (None, *contract.QUANTIZE_MODES)}
+    for files in (contract.STREAMING_FILES, contract.DECODER_FILES, contract.ENCODER_FILES):
+        names |= set(files.values())
+    owners = [KIT_DIR / f"{module}.py" for module in KIT_MODULES if module != "contract"]
+    owners += [
+        KIT_DIR.parent / "keras_nn" / "export" / f"{name}.py" for name in ("runtimes", "verify", "benchmark")
+    ]
+    for path in owners:
+        repeated = [
+            value
+            for value in _code_strings(path)
+            if value in names or value.startswith((contract.STATE_PREFIX, contract.NEW_STATE_PREFIX))
+        ]
+        assert not repeated, (path, repeated)
+
+
+def _code_strings(path):
+    """Every string constant in a Python file, f-string parts included, docstrings left out."""
+    tree = ast.parse(path.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef)
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
