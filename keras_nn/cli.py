@@ -201,6 +201,7 @@ def cmd_export(args):
 def cmd_bench(args):
     import numpy as np
 
+    from keras_nn.edge.contract import SAVED_MODEL_DIR, is_streaming_model
     from keras_nn.errors import MissingPathError
     from keras_nn.export import benchmark
     from keras_nn.export.runtimes import load_runner
@@ -210,15 +211,15 @@ def cmd_bench(args):
     if not export_dir.is_dir():
         raise MissingPathError(f"export directory {str(export_dir)!r} does not exist")
     paths = sorted(p for p in export_dir.iterdir() if p.suffix in (".tflite", ".onnx"))
-    if (export_dir / "saved_model").is_dir():
-        paths.insert(0, export_dir / "saved_model")
+    if (export_dir / SAVED_MODEL_DIR).is_dir():
+        paths.insert(0, export_dir / SAVED_MODEL_DIR)
     if not paths:
-        raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or saved_model/ to time")
+        raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or {SAVED_MODEL_DIR}/ to time")
     if args.inputs:
         inputs = load_array(args.inputs, what="--inputs")
     else:
         # A streaming file's input is one step; take the whole-input shape from another file when there is one.
-        whole = [p for p in paths if ".stream." not in p.name] or paths
+        whole = [p for p in paths if not is_streaming_model(str(p))] or paths
         shape = [d if d > 0 else 1 for d in load_runner(whole[-1]).input_shape]
         inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
     rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
