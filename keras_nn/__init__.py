@@ -6,8 +6,8 @@
 """
 
 # losses and schedules register their serializable classes, so saved models compiled with them reload.
-from keras_nn import errors, layers, losses, models, schedules
+from keras_nn import errors, layers, losses, models, samplers, schedules
 from keras_nn.models import create_model, list_models
 from keras_nn.version import __version__
 
-__all__ = ["__version__", "create_model", "errors", "layers", "list_models", "losses", "models", "schedules"]
+__all__ = ["__version__", "create_model", "errors", "layers", "list_models", "losses", "models", "samplers", "schedules"]

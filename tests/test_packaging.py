@@ -22,7 +22,7 @@ def test_every_package_folder_is_listed_in_setup_cfg():
 
 
 def test_recipes_and_edge_kit_are_importable_from_the_installed_package():
-    from keras_nn.edge import bench_device, run_onnx, run_tflite  # noqa: F401
     from keras_nn.config import recipe_names
+    from keras_nn.edge import bench_device, run_onnx, run_tflite  # noqa: F401
 
     assert "digits_cnn" in recipe_names()

@@ -1,8 +1,7 @@
 """GPT: a decoder-only, causal Transformer language model (`gpt_decoder`, GPT-2 small by default) with
-generation by greedy search or temperature / top-k sampling, using a key/value cache.
+generation by greedy search or temperature / top-k / top-p sampling (`keras_nn.samplers`), using a key/value
+cache.
 """
-
-import weakref
 
 import keras
 import numpy as np
@@ -13,7 +12,7 @@ from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import check_transformer_arguments
 from keras_nn.models.registry import register_model
-from keras_nn.models.seq2seq import _jit
+from keras_nn.samplers import check_sampling, compiled_for, jit, sample_next_token
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -64,7 +63,7 @@ class GPTDecoder(FunctionalModel):
     ...                               num_heads=2, intermediate_dim=64, max_sequence_length=32)
     >>> model(np.array([[1, 2, 3]])).shape
     (1, 3, 50)
-    >>> model.generate(np.array([[1, 2, 3]]), max_new_tokens=5, top_k=10, seed=0).shape
+    >>> model.generate(np.array([[1, 2, 3]]), max_new_tokens=5, top_k=10, top_p=0.9, seed=0).shape
     (1, 8)
 
     References:
@@ -74,6 +73,8 @@ class GPTDecoder(FunctionalModel):
         Pre-Training" (GPT), OpenAI 2018.
         Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
         Fan, Lewis & Dauphin, "Hierarchical Neural Story Generation", ACL 2018 (top-k sampling).
+        Holtzman, Buys, Du, Forbes & Choi, "The Curious Case of Neural Text Degeneration", ICLR 2020 (top-p
+        sampling), https://arxiv.org/abs/1904.09751.
     """
 
     def __init__(
@@ -177,20 +178,19 @@ class GPTDecoder(FunctionalModel):
         return self._logits(x[:, -1]), ops.stack(caches, axis=1)
 
     def _compiled(self):
-        functions = _COMPILED.get(self)
-        if functions is None:
-            functions = (
-                _jit(self.call_with_cache),
-                _jit(lambda token_ids: self(token_ids, training=False)[:, -1]),
-            )
-            _COMPILED[self] = functions
-        return functions
+        return compiled_for(
+            self, lambda: (jit(self.call_with_cache), jit(lambda token_ids: self(token_ids, training=False)[:, -1]))
+        )
 
-    def generate(self, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True):
+    def generate(
+        self, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True, top_p=None
+    ):
         """Extends each prompt by `max_new_tokens` tokens, one at a time.
 
         Each token is drawn from `softmax(logits / temperature)` restricted to the `top_k` most likely tokens
-        (all of them when `top_k` is None); `temperature=0` or `top_k=1` takes the most likely token (greedy).
+        (all of them when `top_k` is None) and then to the nucleus of probability `top_p` (the fewest most
+        likely tokens that hold it; all of them when `top_p` is None or 1); `temperature=0` or `top_k=1` takes
+        the most likely token (greedy). See `keras_nn.samplers.sample_next_token`.
 
         Args:
             prompt_ids: `[B, T]` (or `[T]`) int token ids, at least one each; every prompt has the same length.
@@ -200,6 +200,7 @@ class GPTDecoder(FunctionalModel):
             seed: seed of the sampling (a NumPy generator), for repeatable samples.
             use_cache: run each new token against the cached keys and values (True) or re-run the whole
                 sequence every step (False).
+            top_p: sample among the most likely tokens whose probabilities sum to `top_p` (in `(0, 1]`).
 
         Returns:
             `[B, T + max_new_tokens]` int32 NumPy array: the prompts followed by the new tokens (`[T + ...]` for
@@ -220,7 +221,7 @@ class GPTDecoder(FunctionalModel):
                 f"prompt length {prompt.shape[1]} + max_new_tokens {max_new_tokens} = {total} exceeds "
                 f"max_sequence_length={self.max_sequence_length}; shorten the prompt or generate fewer tokens"
             )
-        check_sampling(temperature, top_k, self.token_embedding.input_dim)
+        check_sampling(temperature, top_k, self.token_embedding.input_dim, top_p=top_p)
         rng = np.random.default_rng(seed)
         call_with_cache, last_logits = self._compiled()
         tokens = prompt
@@ -233,52 +234,11 @@ class GPTDecoder(FunctionalModel):
         for step in range(max_new_tokens):
             if not use_cache:
                 logits = last_logits(tokens)
-            chosen = sample_next_token(ops.convert_to_numpy(logits), temperature, top_k, rng)
+            chosen = sample_next_token(ops.convert_to_numpy(logits), temperature, top_k, rng, top_p=top_p)
             tokens = np.concatenate([tokens, chosen[:, None]], axis=1)
             if use_cache and step + 1 < max_new_tokens:
                 logits, cache = call_with_cache(chosen[:, None], cache, np.int32(tokens.shape[1] - 1))
         return tokens[0] if single else tokens
-
-
-# Compiled generation functions per model, kept outside the model so that saving and export never see them.
-_COMPILED = weakref.WeakKeyDictionary()
-
-
-def check_sampling(temperature, top_k, vocab_size):
-    """Raises `ConfigError` for a negative `temperature` or a `top_k` outside `[1, vocab_size]`."""
-    if not float(temperature) >= 0.0:
-        raise ConfigError(f"temperature={temperature!r} must be >= 0 (0 is greedy)")
-    if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= vocab_size):
-        raise ConfigError(f"top_k={top_k!r} must be an integer in [1, vocab_size={vocab_size}] or None")
-
-
-def sample_next_token(logits, temperature=1.0, top_k=None, rng=None):
-    """Draws one token per row from `softmax(logits / temperature)` restricted to the `top_k` largest logits.
-
-    `temperature=0` or `top_k=1` gives the argmax. Sampling uses the Gumbel-max trick (the argmax of the
-    logits plus Gumbel noise is a draw from their softmax), exact and vectorized over the batch.
-
-    Args:
-        logits: `[B, V]` NumPy logits.
-        temperature: softmax temperature (0: greedy).
-        top_k: number of most likely tokens to sample among (None: all).
-        rng: a `numpy.random.Generator` (default: a fresh unseeded one).
-
-    Returns:
-        `[B]` int32 token ids.
-    """
-    logits = np.asarray(logits, np.float64)
-    if temperature == 0 or top_k == 1:
-        return logits.argmax(-1).astype(np.int32)
-    logits = logits / float(temperature)
-    if top_k is not None and top_k < logits.shape[-1]:
-        # Exactly k survivors per row, even when logits tie at the k-th value.
-        keep = np.argpartition(-logits, top_k - 1, axis=-1)[:, :top_k]
-        kept = np.full_like(logits, -np.inf)
-        np.put_along_axis(kept, keep, np.take_along_axis(logits, keep, axis=-1), axis=-1)
-        logits = kept
-    rng = np.random.default_rng() if rng is None else rng
-    return (logits + rng.gumbel(size=logits.shape)).argmax(-1).astype(np.int32)
 
 
 register_model(
@@ -287,5 +247,5 @@ register_model(
     family="transformer",
     paper="Radford et al., GPT-2, 2019",
     description="GPT-2 style causal language model (GPT-2 small defaults: 124,439,808 parameters); "
-    "generation with temperature, top-k and a key/value cache",
+    "generation with temperature, top-k, top-p and a key/value cache",
 )

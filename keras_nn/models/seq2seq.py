@@ -1,17 +1,26 @@
 """Encoder-decoder with attention (`seq2seq_attention`), trained with teacher forcing, decoded step by step by
-greedy search or beam search (with length normalization), returning tokens and attention weights.
+greedy search or beam search (with length normalization; `keras_nn.samplers`), returning tokens and attention
+weights.
 """
 
-import weakref
-
 import keras
-import numpy as np
 from keras import ops
 
 from keras_nn import layers
 from keras_nn.errors import ConfigError
 from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int, check_rate
 from keras_nn.models.registry import register_model
+
+# beam_search, greedy_search and length_penalty_factor lived here before keras_nn.samplers: they stay
+# importable from here (hence the noqa), the rest decodes the model.
+from keras_nn.samplers import (  # noqa: F401
+    beam_search,
+    compiled_for,
+    decode_in_batches,
+    greedy_search,
+    jit,
+    length_penalty_factor,
+)
 
 PAD, START, END = 0, 1, 2
 _ATTENTIONS = ("bahdanau", "luong")
@@ -199,7 +208,7 @@ class Seq2SeqAttention(FunctionalModel):
         return ops.log_softmax(ops.cast(logits, "float32"), axis=-1), states, ops.cast(weights, "float32")
 
     def _compiled(self):
-        return compiled_for(self, lambda: (_jit(self.encode), _jit(self.decode_step)))
+        return compiled_for(self, lambda: (jit(self.encode), jit(self.decode_step)))
 
     def greedy_decode(self, source, max_length=None, batch_size=512):
         """Greedy decoding of a batch of sources.
@@ -245,214 +254,6 @@ class Seq2SeqAttention(FunctionalModel):
             source, start, step, self.start_token, self.end_token, max_length, batch_size,
             beam_width=beam_width, length_penalty=length_penalty,
         )
-
-
-# Compiled encode/step functions per model, kept outside the model so that saving and export never see them.
-_COMPILED = weakref.WeakKeyDictionary()
-
-
-def compiled_for(model, make):
-    """The compiled decoding functions of `model`: `make()`'s result, built on first use and kept per model."""
-    functions = _COMPILED.get(model)
-    if functions is None:
-        functions = _COMPILED[model] = make()
-    return functions
-
-
-def _jit(function):
-    """Compiles a decoding function for the backend (a TF graph, `jax.jit`); eager on other backends."""
-    backend = keras.backend.backend()
-    if backend == "tensorflow":
-        import tensorflow as tf
-
-        return tf.function(function, reduce_retracing=True)
-    if backend == "jax":
-        import jax
-
-        return jax.jit(function)
-    return function
-
-
-def decode_in_batches(
-    source, start_fn, step_fn, start_token, end_token, max_length, batch_size, beam_width=None, length_penalty=0.0,
-    pad_token=PAD,
-):
-    """Greedy (`beam_width=None`) or beam search over `source` in chunks of `batch_size`, results concatenated.
-
-    Args:
-        source: `[B, S]` int source ids.
-        start_fn: `start_fn(chunk [b, S]) -> (states, static)`: the initial decoder states and the per-sequence
-            tensors every step reads (see `greedy_search`).
-        step_fn, start_token, end_token, max_length, pad_token: as `greedy_search`.
-        batch_size: sources decoded at once.
-        beam_width, length_penalty: as `beam_search`.
-
-    Returns:
-        The search's result dict for all of `source` (empty arrays for an empty batch).
-    """
-    source = np.asarray(keras.ops.convert_to_numpy(source), dtype=np.int32)
-    if source.ndim != 2:
-        raise ConfigError(f"source must be [batch, length] token ids; got shape {source.shape}")
-    parts = []
-    for begin in range(0, len(source), batch_size):
-        states, static = start_fn(source[begin : begin + batch_size])
-        if beam_width is None:
-            parts.append(greedy_search(step_fn, states, static, start_token, end_token, max_length, pad_token))
-        else:
-            parts.append(
-                beam_search(
-                    step_fn, states, static, start_token, end_token, max_length,
-                    beam_width=beam_width, length_penalty=length_penalty, pad_token=pad_token,
-                )
-            )
-    if not parts:
-        empty = {"tokens": np.zeros((0, max_length), np.int32), "scores": np.zeros((0,), np.float32)}
-        return {**empty, "lengths": np.zeros((0,), np.int32), "attention": np.zeros((0, max_length, source.shape[1]), np.float32)}
-    return {key: _concatenate_steps([part[key] for part in parts], pad_token) for key in parts[0]}
-
-
-def _concatenate_steps(arrays, pad_token):
-    """Concatenates per-chunk results along the batch; chunks that stopped after fewer steps are padded (with
-    `pad_token` for tokens, zeros for attention) to the longest, since every chunk stops when its own
-    sequences have all ended."""
-    if arrays[0].ndim < 2:
-        return np.concatenate(arrays)
-    steps = max(array.shape[1] for array in arrays)
-    fill = pad_token if np.issubdtype(arrays[0].dtype, np.integer) else 0
-    padded = [
-        np.pad(array, [(0, 0), (0, steps - array.shape[1])] + [(0, 0)] * (array.ndim - 2), constant_values=fill)
-        for array in arrays
-    ]
-    return np.concatenate(padded)
-
-
-def _to_numpy(value):
-    return np.asarray(keras.ops.convert_to_numpy(value))
-
-
-def _map(function, tree):
-    return keras.tree.map_structure(function, tree)
-
-
-def greedy_search(step_fn, states, static, start_token, end_token, max_length, pad_token=PAD):
-    """Greedy decoding with any step function.
-
-    Args:
-        step_fn: `step_fn(tokens [B], states, *static) -> (log_probs [B, V], new_states, attention [B, S])`.
-        states: the initial decoder states (any nest of `[B, ...]` tensors).
-        static: a tuple of per-sequence tensors passed to every step unchanged (encoder outputs, mask).
-        start_token, end_token, pad_token: token ids.
-        max_length: the most output steps (end token included).
-
-    Returns:
-        `{"tokens": [B, L], "scores": [B], "lengths": [B], "attention": [B, L, S]}` with `L <= max_length`
-        (the loop stops when every sequence has ended).
-    """
-    batch = _to_numpy(keras.tree.flatten(static)[0] if static else keras.tree.flatten(states)[0]).shape[0]
-    tokens = np.full((batch,), start_token, np.int32)
-    finished = np.zeros((batch,), bool)
-    scores = np.zeros((batch,), np.float64)
-    lengths = np.zeros((batch,), np.int32)
-    outputs, attentions = [], []
-    for step in range(max_length):
-        log_probs, states, attention = step_fn(tokens, states, *static)
-        log_probs, attention = _to_numpy(log_probs), _to_numpy(attention)
-        chosen = log_probs.argmax(-1).astype(np.int32)
-        chosen = np.where(finished, pad_token, chosen)
-        scores += np.where(finished, 0.0, log_probs[np.arange(batch), chosen])
-        attentions.append(np.where(finished[:, None], 0.0, attention))
-        outputs.append(chosen)
-        lengths = np.where(finished, lengths, step + 1)
-        finished |= chosen == end_token
-        tokens = chosen
-        if finished.all():
-            break
-    return {
-        "tokens": np.stack(outputs, axis=1),
-        "scores": scores.astype(np.float32),
-        "lengths": lengths,
-        "attention": np.stack(attentions, axis=1).astype(np.float32),
-    }
-
-
-def length_penalty_factor(lengths, alpha):
-    """GNMT length normalization `((5 + length) / 6) ** alpha` (Wu et al. 2016); 1 when `alpha` is 0."""
-    return ((5.0 + np.asarray(lengths, np.float64)) / 6.0) ** alpha
-
-
-def beam_search(step_fn, states, static, start_token, end_token, max_length, beam_width=4, length_penalty=0.0, pad_token=PAD):
-    """Beam search with any step function, ranking hypotheses by length-normalized log-probability.
-
-    Each source keeps `beam_width` hypotheses. At every step each live hypothesis is extended by every token;
-    a finished one (it emitted `end_token`) is carried on unchanged (extended by padding at no cost). The
-    `beam_width` best candidates by `log_prob / ((5 + length) / 6) ** length_penalty` survive. The search
-    stops when every hypothesis has ended or after `max_length` steps. With `beam_width=1` it is greedy
-    search.
-
-    Args:
-        step_fn, states, static, start_token, end_token, max_length, pad_token: as `greedy_search`.
-        beam_width: hypotheses per source.
-        length_penalty: the GNMT `alpha` (0: no length normalization).
-
-    Returns:
-        `{"tokens": [B, L], "scores": [B] raw log-probabilities, "normalized_scores": [B], "lengths": [B],
-        "attention": [B, L, S]}` of each source's best hypothesis.
-    """
-    width = int(beam_width)
-    batch = _to_numpy(keras.tree.flatten(static)[0] if static else keras.tree.flatten(states)[0]).shape[0]
-
-    def tile(tensor):
-        return ops.repeat(tensor, width, axis=0)
-
-    states, static = _map(tile, states), _map(tile, static)
-    scores = np.full((batch, width), -np.inf)
-    scores[:, 0] = 0.0  # one live hypothesis per source at the start
-    finished = np.zeros((batch, width), bool)
-    lengths = np.zeros((batch, width), np.int32)
-    history = np.zeros((batch, width, 0), np.int32)
-    attention_history = None
-    tokens = np.full((batch * width,), start_token, np.int32)
-    rows = np.arange(batch)[:, None]
-    for step in range(max_length):
-        log_probs, new_states, attention = step_fn(tokens, states, *static)
-        log_probs = _to_numpy(log_probs).astype(np.float64).reshape(batch, width, -1)
-        vocab = log_probs.shape[-1]
-        attention = _to_numpy(attention).reshape(batch, width, -1)
-        candidates = scores[..., None] + log_probs
-        # A finished hypothesis has one continuation: padding, at no cost.
-        candidates = np.where(finished[..., None], -np.inf, candidates)
-        candidates[..., pad_token] = np.where(finished, scores, candidates[..., pad_token])
-        candidate_lengths = np.where(finished, lengths, step + 1)[..., None]
-        ranked = candidates / length_penalty_factor(candidate_lengths, length_penalty)
-        ranked = np.where(np.isnan(ranked), -np.inf, ranked)
-        # A stable sort keeps the lowest (beam, token) among ties, as argmax does in greedy search.
-        best = np.argsort(-ranked.reshape(batch, -1), axis=1, kind="stable")[:, :width]
-        parent, token = best // vocab, (best % vocab).astype(np.int32)
-        scores = candidates.reshape(batch, -1)[rows, best]
-        was_finished = finished[rows, parent]
-        lengths = np.where(was_finished, lengths[rows, parent], step + 1)
-        finished = was_finished | (token == end_token)
-        history = np.concatenate([history[rows, parent], token[..., None]], axis=-1)
-        step_attention = np.where(was_finished[..., None], 0.0, attention[rows, parent])[:, :, None]
-        attention_history = (
-            step_attention if attention_history is None
-            else np.concatenate([attention_history[rows, parent], step_attention], axis=2)
-        )
-        flat_parent = (rows * width + parent).reshape(-1)
-        states = _map(lambda s, index=flat_parent: ops.take(s, index, axis=0), new_states)
-        tokens = token.reshape(-1)
-        if finished.all():
-            break
-    normalized = scores / length_penalty_factor(np.maximum(lengths, 1), length_penalty)
-    choice = np.argmax(np.where(np.isnan(normalized), -np.inf, normalized), axis=1)
-    index = np.arange(batch)
-    return {
-        "tokens": history[index, choice],
-        "scores": scores[index, choice].astype(np.float32),
-        "normalized_scores": normalized[index, choice].astype(np.float32),
-        "lengths": lengths[index, choice],
-        "attention": attention_history[index, choice].astype(np.float32),
-    }
 
 
 register_model(

@@ -13,7 +13,7 @@ from keras_nn import layers
 from keras_nn.errors import ConfigError
 from keras_nn.models.base import FunctionalModel, check_positive_int, check_rate
 from keras_nn.models.registry import register_model
-from keras_nn.models.seq2seq import _jit, compiled_for, decode_in_batches
+from keras_nn.samplers import compiled_for, decode_in_batches, jit
 
 # The SentencePiece convention: 0 padding, 1 unknown, 2 start (bos), 3 end (eos).
 PAD, START, END = 0, 2, 3
@@ -36,7 +36,7 @@ class TransformerTranslator(FunctionalModel):
     Decoding runs the encoder once, projects every decoder block's cross-attention keys and values once, and
     then feeds one token a step through the decoder against a self-attention key/value cache
     (`decode_step`), for greedy search or beam search with the GNMT length penalty (the search bookkeeping of
-    `keras_nn.models.seq2seq`). `use_cache=False` re-runs the whole decoder over the prefix every step
+    `keras_nn.samplers`). `use_cache=False` re-runs the whole decoder over the prefix every step
     instead; both give the same tokens (tested).
 
     Parameter count of the base configuration (`create_model("transformer_translator")`: 6 + 6 layers,
@@ -324,7 +324,7 @@ class TransformerTranslator(FunctionalModel):
         return log_probs, {"prefix": prefix}, ops.mean(ops.cast(maps[-1][:, :, -1], "float32"), axis=1)
 
     def _compiled(self):
-        return compiled_for(self, lambda: (_jit(self.initial_decoding_state), _jit(self.decode_step)))
+        return compiled_for(self, lambda: (jit(self.initial_decoding_state), jit(self.decode_step)))
 
     # ------------------------------------------------------------------------------------------ decoding
 

@@ -4,7 +4,14 @@ describes what its run exports (`Task.export_plan`) and `keras_nn.runs` hands th
 
 from keras_nn.training.optimizers import build_optimizer
 from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name
-from keras_nn.training.tasks import TASKS, Task, create_task, get_task_class, register_task, resolve_task_options
+from keras_nn.training.tasks import (
+    TASKS,
+    Task,
+    create_task,
+    get_task_class,
+    register_task,
+    resolve_task_options,
+)
 from keras_nn.training.trainer import TrainResult, evaluate_model, train
 
 __all__ = [

@@ -10,8 +10,8 @@ from keras_nn.viz.confusion import (
 )
 from keras_nn.viz.curves import plot_history, read_history
 from keras_nn.viz.forecast import plot_forecasts
-from keras_nn.viz.markdown import markdown_table
 from keras_nn.viz.grad_cam import find_last_conv_layer, grad_cam, save_grad_cam_overlays
+from keras_nn.viz.markdown import markdown_table
 from keras_nn.viz.samples import plot_image_grid, plot_misclassified
 
 __all__ = [

@@ -8,7 +8,6 @@ from testing_utils import run_model_test
 import keras_nn
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models import GPTDecoder
-from keras_nn.models.gpt import sample_next_token
 
 TINY = dict(
     vocab_size=20, num_layers=2, hidden_dim=16, num_heads=2, intermediate_dim=32, max_sequence_length=24
@@ -90,16 +89,6 @@ def test_top_k_only_picks_among_the_k_most_likely():
     assert (top3 == picked[..., None]).any(-1).all()
     # Hot sampling is not greedy: some picks are not the argmax, so the check above has teeth.
     assert (picked != top3[..., 0]).any()
-
-
-def test_sampling_follows_the_tempered_top_k_softmax():
-    logits = np.array([[2.0, 1.0, 0.5, 0.0, -1.0]])
-    rng = np.random.default_rng(0)
-    draws = sample_next_token(np.repeat(logits, 40000, axis=0), temperature=0.5, top_k=3, rng=rng)
-    frequencies = np.bincount(draws, minlength=5) / len(draws)
-    expected = np.exp(logits[0, :3] / 0.5) / np.exp(logits[0, :3] / 0.5).sum()
-    np.testing.assert_allclose(frequencies, [*expected, 0.0, 0.0], atol=0.01)
-    np.testing.assert_array_equal(sample_next_token(logits, temperature=0.0), [0])
 
 
 def test_learns_and_generates_a_repeating_pattern():

@@ -15,8 +15,6 @@ A second endpoint, `encode(source ids) -> encoder outputs`, is the part TFLite a
 runs the decoder around it.
 """
 
-import json
-from pathlib import Path
 
 import keras
 import numpy as np

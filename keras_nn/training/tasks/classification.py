@@ -7,7 +7,6 @@ from keras_nn.models import create_model
 from keras_nn.training.tasks.base import Task, model_arguments, uses_logits
 
 
-
 class ClassificationTask(Task):
     """One class per example: sparse cross-entropy (or label-smoothed one-hot), accuracy."""
 

@@ -3,8 +3,8 @@
 import keras
 import numpy as np
 
-from keras_nn.config.schema import Field
 from keras_nn.config.export_plan import ModelExport
+from keras_nn.config.schema import Field
 from keras_nn.data.timeseries import load_timeseries
 from keras_nn.models import create_model
 from keras_nn.training.tasks.base import Task, model_arguments, pipeline_arguments, split_arguments

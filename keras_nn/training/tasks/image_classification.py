@@ -34,7 +34,12 @@ from keras_nn.config.schema import Field
 from keras_nn.data.augment import AUGMENT_SCHEMA, NORMALIZATIONS, augment_bundle
 from keras_nn.errors import ConfigError, ModelFileError
 from keras_nn.models import create_model
-from keras_nn.models.transfer import check_head_layers, copy_backbone_weights, set_backbone_trainable, trainable_count
+from keras_nn.models.transfer import (
+    check_head_layers,
+    copy_backbone_weights,
+    set_backbone_trainable,
+    trainable_count,
+)
 from keras_nn.training.reports.image_classification import write_image_classification_report
 from keras_nn.training.tasks.classification import ClassificationTask
 

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from keras_nn.runs import load_recipe
 from keras_nn.runs import train_run as train
 
 

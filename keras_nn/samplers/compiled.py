@@ -1,0 +1,45 @@
+"""Compiled decoding functions: the backend's jit, and a cache of each model's compiled step functions."""
+
+import weakref
+
+import keras
+
+# Compiled functions per model, kept outside the model so that saving and export never see them.
+_COMPILED = weakref.WeakKeyDictionary()
+
+
+def compiled_for(model, make):
+    """The compiled decoding functions of `model`: `make()`'s result, built on first use and kept per model.
+
+    Args:
+        model: the model the functions belong to (weakly referenced: the entry goes with the model).
+        make: `make() -> functions`, called once per model (typically a tuple of `jit(...)` functions).
+
+    Returns:
+        What `make()` returned the first time it was called for `model`.
+    """
+    functions = _COMPILED.get(model)
+    if functions is None:
+        functions = _COMPILED[model] = make()
+    return functions
+
+
+def jit(function):
+    """Compiles a decoding function for the backend (a TF graph, `jax.jit`); eager on other backends.
+
+    Args:
+        function: a function of tensors (a model's encode or step function).
+
+    Returns:
+        The compiled function (`function` itself on backends without a compiler here).
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return tf.function(function, reduce_retracing=True)
+    if backend == "jax":
+        import jax
+
+        return jax.jit(function)
+    return function
