@@ -60,8 +60,8 @@ def test_transformer_schedule_is_the_papers_formula():
 
 
 def test_transformer_schedule_from_a_recipe():
-    from keras_nn.training.recipe import validate
-    from keras_nn.training.tasks import build_optimizer
+    from keras_nn.config.recipe import validate
+    from keras_nn.training import build_optimizer
 
     config = validate(
         {

@@ -18,7 +18,7 @@ from keras_nn.errors import DataError, UnknownDatasetError
 _VALIDATION_NAMES = ("validation", "valid", "val", "dev")
 _VERSION_RE = re.compile(r"^\d+(\.(\d+|\*)){0,2}$")
 _CATALOG = "https://www.tensorflow.org/datasets/catalog/overview"
-_LIST_HINT = f'list names with `python -c "import tensorflow_datasets as tfds; print(tfds.list_builders())"` or see {_CATALOG}'
+LIST_HINT = f'list names with `python -c "import tensorflow_datasets as tfds; print(tfds.list_builders())"` or see {_CATALOG}'
 
 
 def tfds_name(spec: str) -> str:
@@ -130,13 +130,13 @@ def load_tfds(
     source = source or f"tfds:{spec}"
     if not name:
         raise UnknownDatasetError(
-            f"no TFDS name given in {source!r}; use tfds:NAME, e.g. tfds:mnist; {_LIST_HINT}"
+            f"no TFDS name given in {source!r}; use tfds:NAME, e.g. tfds:mnist; {LIST_HINT}"
         )
-    _check_config(name, source, tfds, DatasetNotFoundError)
+    check_config(name, source, tfds, DatasetNotFoundError)
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except DatasetNotFoundError:
-        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {_LIST_HINT}") from None
+        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {LIST_HINT}") from None
 
     # Check the features before downloading anything: a wrong form should fail in a second, not an hour.
     info = builder.info
@@ -230,7 +230,7 @@ def load_tfds(
     )
 
 
-def _check_config(name: str, source: str, tfds, not_found_error) -> None:
+def check_config(name: str, source: str, tfds, not_found_error) -> None:
     """Raises UnknownDatasetError for `NAME/CONFIG` when the builder class exists but has no such config."""
     base, _, rest = name.partition("/")
     if not rest:

@@ -131,7 +131,7 @@ def test_export_model_writes_a_complete_directory_or_nothing(tmp_path, monkeypat
     def broken(*args, **kwargs):
         raise ExportError("converter exploded")
 
-    monkeypatch.setattr("keras_nn.export.pipeline.to_onnx", broken)
+    monkeypatch.setattr("keras_nn.export.exporters.model.to_onnx", broken)
     with pytest.raises(ExportError, match="exploded"):
         export_model(model, tmp_path / "export", quantize=(), verify_inputs=IMAGES)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
