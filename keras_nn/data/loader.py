@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from keras_nn.config.vocabulary import DATA_SCHEMES
 from keras_nn.data.bundle import DatasetBundle
 from keras_nn.data.embedded import EMBEDDED, load_embedded
 from keras_nn.data.pipeline import FORMS, check_options
 from keras_nn.errors import ConfigError, UnknownDatasetError
 
-SCHEMES = ("embedded", "tfds", "dir")
+#: The schemes `load_dataset` reads itself (`generated:` sources belong to the tasks that make them).
+SCHEMES = tuple(scheme for scheme in DATA_SCHEMES if scheme != "generated")
 _SCHEME_HELP = "use embedded:NAME (e.g. embedded:digits), tfds:NAME (e.g. tfds:mnist) or dir:PATH"
 
 

@@ -15,10 +15,11 @@ import numpy as np
 import tensorflow as tf
 from sklearn.model_selection import train_test_split
 
+from keras_nn.config.vocabulary import DATA_FORMS
 from keras_nn.data.bundle import SPLITS, DatasetBundle
 from keras_nn.errors import ConfigError, DataError
 
-FORMS = ("auto", "image", "sequence", "text", "tabular")
+FORMS = DATA_FORMS
 AUTOTUNE = tf.data.AUTOTUNE
 
 
