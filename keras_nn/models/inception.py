@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
-from keras_nn.layers.conv_blocks import ConvBNAct, InceptionBlock
+from keras_nn.layers import ConvBNAct, InceptionBlock
 from keras_nn.models.alexnet import LocalResponseNormalization
 from keras_nn.models.base import (
     check_choice,

@@ -3,7 +3,7 @@
 import keras
 
 from keras_nn.errors import ConfigError
-from keras_nn.layers.conv_blocks import BottleneckBlock, ConvBNAct, ResidualBlock
+from keras_nn.layers import BottleneckBlock, ConvBNAct, ResidualBlock
 from keras_nn.models.base import (
     check_choice,
     check_input_shape,

@@ -1,12 +1,4 @@
-"""Scaled dot-product and multi-head attention (Vaswani et al. 2017), with the padding and look-ahead masks
-and the key/value cache of step-by-step decoding.
-
-Masks are booleans, True where a query may attend to a key. `make_padding_mask` marks the real tokens of a
-sequence, `make_causal_mask` the keys at or before each query's position (the decoder's look-ahead mask, also
-for a query block that starts at `start_index` of a cache) and `merge_masks` combines them into one mask
-broadcastable to `[batch, Tq, Tk]`. Masked keys get exactly zero weight; a query whose every key is masked
-gets all-zero weights (and a zero context), never NaN. The softmax runs in float32 under mixed precision.
-"""
+"""`MultiHeadAttention` (Vaswani et al. 2017), with the key/value cache of step-by-step decoding."""
 
 import math
 
@@ -14,145 +6,8 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
-
-# Added to masked scores before the softmax: far below any real score, and finite, so a fully masked row gives
-# a uniform softmax (zeroed afterwards) rather than NaN.
-_MASKED_SCORE = -1e9
-
-
-def make_padding_mask(token_ids, pad_id=0):
-    """`[batch, T]` booleans, True at the real tokens (those that are not `pad_id`)."""
-    return ops.not_equal(ops.convert_to_tensor(token_ids), pad_id)
-
-
-def make_causal_mask(query_length, key_length=None, start_index=0):
-    """The look-ahead mask: `[Tq, Tk]` booleans, True where key `j <= start_index + i` for query `i`.
-
-    Args:
-        query_length: queries `Tq` (an int or a scalar tensor).
-        key_length: keys `Tk`; default `query_length`.
-        start_index: absolute position of the first query, for a block of queries decoded against a cache
-            whose key `j` is position `j` (an int or a scalar tensor).
-    """
-    key_length = query_length if key_length is None else key_length
-    rows = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
-    columns = ops.arange(key_length, dtype="int32")
-    return ops.greater_equal(ops.expand_dims(rows, 1), ops.expand_dims(columns, 0))
-
-
-def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):
-    """One boolean mask broadcastable to `[batch, Tq, Tk]` from any of the three kinds, or None for none.
-
-    Args:
-        padding_mask: `[batch, Tk]`, True at the real keys (`make_padding_mask` of the key tokens).
-        attention_mask: `[batch, Tq, Tk]` (or broadcastable), True where query `i` may see key `j`.
-        causal_mask: `[Tq, Tk]` from `make_causal_mask`.
-    """
-    masks = []
-    if padding_mask is not None:
-        masks.append(ops.expand_dims(ops.cast(padding_mask, "bool"), -2))
-    for mask in (attention_mask, causal_mask):
-        if mask is not None:
-            masks.append(ops.cast(mask, "bool"))
-    if not masks:
-        return None
-    merged = masks[0]
-    for mask in masks[1:]:
-        merged = ops.logical_and(merged, mask)
-    return merged
-
-
-def masked_softmax(scores, mask=None):
-    """Softmax over the last axis in float32, cast back to the scores' dtype; masked entries are exactly 0.
-
-    Args:
-        scores: `[..., Tq, Tk]` attention logits.
-        mask: booleans broadcastable to `scores`, True where attention is allowed.
-    """
-    dtype = scores.dtype
-    scores = ops.cast(scores, "float32")
-    if mask is not None:
-        mask = ops.cast(mask, "bool")
-        scores = ops.where(mask, scores, _MASKED_SCORE)
-    # Over one key (a decoder's first step) the softmax is 1, and Keras warns about a softmax over one item.
-    weights = ops.ones_like(scores) if scores.shape[-1] == 1 else ops.softmax(scores, axis=-1)
-    if mask is not None:
-        # Only a fully masked row still has weight on masked keys (a uniform softmax); it attends to nothing.
-        weights = ops.where(mask, weights, 0.0)
-    return ops.cast(weights, dtype)
-
-
-def _check_rate(owner, dropout):
-    if not 0.0 <= float(dropout) < 1.0:
-        raise ConfigError(f"{owner}: dropout={dropout!r} must be in [0, 1)")
-
-
-def _check_positive_int(owner, name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{owner}: {name}={value!r} must be a positive integer")
-
-
-@keras.saving.register_keras_serializable(package="keras_nn")
-class ScaledDotProductAttention(keras.layers.Layer):
-    """`softmax(Q K^T / sqrt(d_k)) V`: each query's output is the average of the values weighted by how well
-    their keys match the query, the match scaled by `1 / sqrt(d_k)` so that the softmax does not saturate for
-    wide keys (Vaswani et al. 2017, section 3.2.1).
-
-    Args:
-        dropout: dropout rate on the attention weights (training only).
-        **kwargs: `name`, `dtype`, ...
-
-    Call arguments:
-        query: `[..., Tq, d_k]`.
-        key: `[..., Tk, d_k]`.
-        value: `[..., Tk, d_v]`.
-        mask: optional booleans broadcastable to `[..., Tq, Tk]`, True where the query may attend to the key
-            (padding: `[batch, 1, 1, Tk]` for `[batch, heads, Tq, d]` inputs; look-ahead: `make_causal_mask`).
-        return_attention_scores: also return the weights `[..., Tq, Tk]` (before dropout).
-        training: dropout on or off.
-
-    Returns:
-        `[..., Tq, d_v]`, or `(output, weights)` with `return_attention_scores=True`. The weights of each
-        query sum to one over its unmasked keys and are exactly zero on masked keys (all zero if every key is
-        masked).
-
-    Example:
-    >>> attention = keras_nn.layers.ScaledDotProductAttention()
-    >>> q, k, v = np.ones((2, 3, 8)), np.ones((2, 5, 8)), np.ones((2, 5, 4))
-    >>> output, weights = attention(q, k, v, mask=make_causal_mask(3, 5), return_attention_scores=True)
-    >>> output.shape, weights.shape
-    ((2, 3, 4), (2, 3, 5))
-
-    References:
-        Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
-    """
-
-    def __init__(self, dropout=0.0, **kwargs):
-        super().__init__(**kwargs)
-        _check_rate(type(self).__name__, dropout)
-        self.dropout = float(dropout)
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
-        # Keras takes an argument named `mask` for a mask attached to the query and warns that a layer without
-        # masking support drops it; this `mask` is the attention mask, and the output carries none.
-        self.supports_masking = True
-
-    def compute_mask(self, *args, **kwargs):
-        return None
-
-    def call(self, query, key, value, mask=None, return_attention_scores=False, training=None):
-        depth = query.shape[-1]
-        if depth is None or key.shape[-1] != depth:
-            raise ShapeError(
-                f"ScaledDotProductAttention: query and key need the same known last size; got {query.shape} "
-                f"and {key.shape}"
-            )
-        query = ops.multiply(query, ops.cast(1.0 / math.sqrt(depth), query.dtype))
-        weights = masked_softmax(ops.matmul(query, ops.swapaxes(key, -1, -2)), mask)
-        output = ops.matmul(self.dropout_layer(weights, training=training), value)
-        return (output, weights) if return_attention_scores else output
-
-    def get_config(self):
-        return {**super().get_config(), "dropout": self.dropout}
+from keras_nn.layers.attention.masks import make_causal_mask, masked_softmax, merge_masks
+from keras_nn.layers.validation import check_positive_int, check_rate
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -224,11 +79,11 @@ class MultiHeadAttention(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        _check_positive_int(owner, "num_heads", num_heads)
-        _check_positive_int(owner, "key_dim", key_dim)
+        check_positive_int(owner, "num_heads", num_heads)
+        check_positive_int(owner, "key_dim", key_dim)
         if value_dim is not None:
-            _check_positive_int(owner, "value_dim", value_dim)
-        _check_rate(owner, dropout)
+            check_positive_int(owner, "value_dim", value_dim)
+        check_rate(owner, "dropout", dropout)
         if isinstance(output_shape, (list, tuple)):
             if len(output_shape) != 1:
                 raise ConfigError(
@@ -236,7 +91,7 @@ class MultiHeadAttention(keras.layers.Layer):
                 )
             output_shape = output_shape[0]
         if output_shape is not None:
-            _check_positive_int(owner, "output_shape", output_shape)
+            check_positive_int(owner, "output_shape", output_shape)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim

@@ -1,0 +1,1 @@
+"""Position encodings for attention: the sinusoidal encoding and a learned position embedding."""

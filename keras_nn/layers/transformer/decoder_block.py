@@ -1,0 +1,170 @@
+"""`TransformerDecoderBlock`: one decoder layer of the Transformer (causal self-attention, cross-attention,
+feed-forward), or a decoder-only (GPT) block, with key/value caches for step-by-step decoding."""
+
+import keras
+
+from keras_nn.errors import ConfigError
+from keras_nn.layers.attention.masks import merge_masks
+from keras_nn.layers.transformer.base import TransformerBlock, check_block_inputs
+
+
+@keras.saving.register_keras_serializable(package="keras_nn")
+class TransformerDecoderBlock(TransformerBlock):
+    """One decoder layer of the Transformer: masked (causal) self-attention, attention over the encoder
+    outputs (cross-attention) and a position-wise feed-forward network, each with a residual connection,
+    layer normalization and dropout. With `cross_attention=False` it is a decoder-only (GPT) block.
+
+    For step-by-step decoding both attentions take a key/value cache (keras-hub `TransformerDecoder` style):
+    `self_attention_cache` `[batch, 2, max_length, heads, key_dim]` receives the keys and values of the
+    current step(s) at `self_attention_cache_update_index` (the look-ahead mask then starts at that index),
+    and `cross_attention_cache` holds the encoder keys and values projected once
+    (`compute_cross_attention_cache`), so the encoder outputs are not needed at each step.
+
+    Args:
+        num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim: as
+            `TransformerEncoderBlock`.
+        cross_attention: include the cross-attention sublayer (False: a GPT block).
+        **kwargs: `name`, `dtype`, ...
+
+    Call arguments:
+        decoder_inputs: `[batch, T, d_model]`.
+        encoder_outputs: `[batch, S, d_enc]`; needed for cross-attention unless `cross_attention_cache` is
+            given.
+        decoder_padding_mask: optional `[batch, Tk]` booleans on the self-attention keys (`Tk = T`, or the
+            cache length when caching).
+        encoder_padding_mask: optional `[batch, S]` booleans, True at real source tokens.
+        use_causal_mask: the look-ahead mask on self-attention (True for decoding).
+        self_attention_cache, self_attention_cache_update_index: the self-attention cache and where the
+            current steps go in it.
+        cross_attention_cache: `[batch, 2, S, heads, key_dim]` precomputed encoder keys/values.
+        return_attention_scores: also return the cross-attention weights `[batch, heads, T, S]` (the
+            self-attention weights for a block without cross-attention).
+        training: dropout on or off.
+
+    Returns:
+        `outputs [batch, T, d_model]`; with a cache `(outputs, self_attention_cache, cross_attention_cache)`
+        (the caches updated, or as given; None where none was given); with `return_attention_scores=True` the
+        scores come last: `(outputs, scores)` or `(outputs, self_cache, cross_cache, scores)`.
+
+    Example:
+    >>> block = keras_nn.layers.TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
+    >>> block(np.zeros((2, 4, 16), "float32"), np.zeros((2, 6, 16), "float32")).shape
+    (2, 4, 16)
+
+    References:
+        Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
+        Radford et al., "Language Models are Unsupervised Multitask Learners" (GPT-2), 2019.
+    """
+
+    def __init__(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout=0.1,
+        activation="relu",
+        norm_first=False,
+        layer_norm_epsilon=1e-5,
+        key_dim=None,
+        cross_attention=True,
+        **kwargs,
+    ):
+        super().__init__(
+            num_heads,
+            intermediate_dim,
+            dropout=dropout,
+            activation=activation,
+            norm_first=norm_first,
+            layer_norm_epsilon=layer_norm_epsilon,
+            key_dim=key_dim,
+            **kwargs,
+        )
+        self.cross_attention = bool(cross_attention)
+
+    def build(self, decoder_inputs_shape, encoder_outputs_shape=None):
+        check_block_inputs(type(self).__name__, decoder_inputs_shape)
+        width = decoder_inputs_shape[-1]
+        self.self_attention_layer = self._attention(width, "self_attention")
+        self.self_attention_layer.build(decoder_inputs_shape, decoder_inputs_shape)
+        self.self_attention_norm = self._norm("self_attention_norm")
+        self.self_attention_norm.build(decoder_inputs_shape)
+        self.self_attention_dropout = self._dropout("self_attention_dropout")
+        if self.cross_attention:
+            # Without encoder outputs at build time (a cache only), the encoder is taken to be as wide.
+            encoder_outputs_shape = encoder_outputs_shape or decoder_inputs_shape
+            self.cross_attention_layer = self._attention(width, "cross_attention")
+            self.cross_attention_layer.build(decoder_inputs_shape, encoder_outputs_shape)
+            self.cross_attention_norm = self._norm("cross_attention_norm")
+            self.cross_attention_norm.build(decoder_inputs_shape)
+            self.cross_attention_dropout = self._dropout("cross_attention_dropout")
+        self._build_feedforward(decoder_inputs_shape)
+
+    def compute_cross_attention_cache(self, encoder_outputs):
+        """The encoder keys and values of this block, `[batch, 2, S, heads, key_dim]`, for cached decoding."""
+        return self.cross_attention_layer.compute_cache(encoder_outputs)
+
+    def empty_self_attention_cache(self, batch_size, max_length):
+        """A zero self-attention cache `[batch, 2, max_length, heads, key_dim]` to decode into."""
+        return self.self_attention_layer.empty_cache(batch_size, max_length)
+
+    def call(
+        self,
+        decoder_inputs,
+        encoder_outputs=None,
+        decoder_padding_mask=None,
+        encoder_padding_mask=None,
+        use_causal_mask=True,
+        self_attention_cache=None,
+        self_attention_cache_update_index=None,
+        cross_attention_cache=None,
+        return_attention_scores=False,
+        training=None,
+    ):
+        caching = self_attention_cache is not None or cross_attention_cache is not None
+
+        def self_attend(h):
+            return self.self_attention_layer(
+                h,
+                h,
+                attention_mask=merge_masks(padding_mask=decoder_padding_mask),
+                use_causal_mask=use_causal_mask,
+                return_attention_scores=True,
+                training=training,
+                cache=self_attention_cache,
+                cache_update_index=self_attention_cache_update_index,
+            )
+
+        x, extra = self._residual(
+            decoder_inputs, self.self_attention_norm, self.self_attention_dropout, self_attend, training
+        )
+        new_self_cache = extra[0] if self_attention_cache is not None else None
+        scores = extra[-1]
+
+        if self.cross_attention:
+            if encoder_outputs is None and cross_attention_cache is None:
+                raise ConfigError(
+                    "TransformerDecoderBlock with cross_attention=True needs encoder_outputs or a "
+                    "cross_attention_cache; build it with cross_attention=False for a decoder-only (GPT) "
+                    "block"
+                )
+
+            def cross_attend(h):
+                return self.cross_attention_layer(
+                    h,
+                    encoder_outputs,
+                    attention_mask=merge_masks(padding_mask=encoder_padding_mask),
+                    return_attention_scores=True,
+                    training=training,
+                    cache=cross_attention_cache,
+                )
+
+            x, extra = self._residual(
+                x, self.cross_attention_norm, self.cross_attention_dropout, cross_attend, training
+            )
+            scores = extra[-1]
+        x = self._feedforward(x, training)
+        outputs = (x,) + ((new_self_cache, cross_attention_cache) if caching else ())
+        outputs += (scores,) if return_attention_scores else ()
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def get_config(self):
+        return {**super().get_config(), "cross_attention": self.cross_attention}
