@@ -49,7 +49,7 @@ from keras_nn.export import (  # noqa: E402
     to_streaming_tflite,
 )
 from keras_nn.export.runtimes import SavedModelRunner  # noqa: E402
-from keras_nn.export.tflite import _fusable_lstms  # noqa: E402
+from keras_nn.export.tflite import fusable_lstms  # noqa: E402
 
 STEPS, FEATURES, UNITS, CLASSES = 50, 32, 128, 10
 
@@ -138,7 +138,7 @@ def recurrent_forms(model, directory, calibration):
     tflite("TFLite stock conversion (WHILE), batch 1", "stock_b1.tflite", rnn_form="layer", batch_size=1)
     tflite("TFLite stock, dynamic batch (batch-1 lists)", "stock_dyn.tflite", rnn_form="layer")
     tflite("TFLite keras-nn default (auto)", "auto.tflite")
-    if _fusable_lstms(model):
+    if fusable_lstms(model):
         tflite("TFLite keras-nn fused LSTM op, batch 1", "fused_b1.tflite", rnn_form="fused", batch_size=1)
     tflite("TFLite keras-nn loop float16", "loop.float16.tflite", rnn_form="loop", quantize="float16")
     tflite(

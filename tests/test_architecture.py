@@ -136,7 +136,9 @@ def test_arrows_point_down():
 
 def test_no_private_name_is_imported_from_another_module():
     private = []
-    for module, path in _sources().items():
+    scripts = {f"bench.{path.stem}": path for path in (ROOT / "bench").glob("*.py")}
+    kit = {f"keras_nn.edge.{path.stem}": path for path in EDGE_KIT.glob("*.py")}
+    for module, path in {**_sources(), **scripts, **kit}.items():
         for imported, names, line in _imports(path, module):
             for name in names:
                 if name.startswith("_") and not name.startswith("__") and imported.startswith("keras_nn"):

@@ -110,7 +110,7 @@ def _check_arguments(model, quantize, representative_data, rnn_form, batch_size,
         check_inputs(model, representative_data, what="representative_data")
 
 
-def _fusable_lstms(model):
+def fusable_lstms(model):
     """Names of the model's LSTM layers the fused op can take (sigmoid gates, tanh cell)."""
     names = []
     for layer in recurrent_layers(model):
@@ -199,7 +199,7 @@ def choose_rnn_form(model, batch_size=None, representative_data=None, runs=40, n
     if not has_recurrent_layers(model):
         return None, {}
     candidates = ["loop"]
-    if batch_size is not None and _fusable_lstms(model):
+    if batch_size is not None and fusable_lstms(model):
         try:
             if representative_data is not None:
                 _check_cell_clip(model, representative_data)
@@ -240,7 +240,7 @@ def convert_tflite(
     if form == "auto":
         form, timings = choose_rnn_form(model, batch_size, representative_data)
     if form == "fused":
-        if not _fusable_lstms(model):
+        if not fusable_lstms(model):
             raise ConfigError(
                 f"rnn_form='fused' needs an LSTM with sigmoid gates and a tanh cell; {model.name!r} has none "
                 "(TFLite has no fused GRU or SimpleRNN op); use rnn_form='auto' or 'loop'"
