@@ -265,24 +265,11 @@ def cmd_translate(args):
 
 def cmd_quickstart(args):
     from keras_nn.runs import run_quickstart
+    from keras_nn.runs.quickstart import SUMMARY_COLUMNS, summary_rows
 
     output = args.output or os.path.join("runs", f"quickstart-{_timestamp()}")
     summary = run_quickstart(output)
-    _print_table(
-        f"keras-nn quickstart ({summary['seconds']:.0f} s) -> {output}",
-        ["model", "format", "accuracy", "max abs err", "median ms", "size KB"],
-        [
-            (
-                r["model"],
-                r["format"],
-                f"{r['accuracy']:.4f}",
-                "-" if r["max_abs_error"] is None else f"{r['max_abs_error']:.2e}",
-                "-" if r["median_ms"] is None else f"{r['median_ms']:.3f}",
-                f"{r['size_kb']:.1f}",
-            )
-            for r in summary["rows"]
-        ],
-    )
+    _print_table(f"keras-nn quickstart ({summary['seconds']:.0f} s) -> {output}", SUMMARY_COLUMNS, summary_rows(summary))
     failed = [check for check in summary["checks"] if not check["ok"]]
     for check in summary["checks"]:
         print(f"{'ok  ' if check['ok'] else 'FAIL'} {check['what']}")

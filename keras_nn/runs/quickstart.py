@@ -103,9 +103,12 @@ def run_quickstart(output_dir, recipes=RECIPES, overrides=()):
     return summary
 
 
-def summary_markdown(summary):
-    """The summary table as Markdown (what the closing note and README quote)."""
-    rows = [
+SUMMARY_COLUMNS = ("model", "format", "accuracy", "max abs error", "median ms", "size KB")
+
+
+def summary_rows(summary):
+    """The summary's rows as text cells under `SUMMARY_COLUMNS` (the terminal table and summary.md)."""
+    return [
         (
             r["model"],
             r["format"],
@@ -116,8 +119,12 @@ def summary_markdown(summary):
         )
         for r in summary["rows"]
     ]
-    header = ["model", "format", "accuracy", "max abs error", "median ms", "size KB"]
-    lines = [markdown_table(header, rows, align=["left", "left", "right", "right", "right", "right"]), ""]
+
+
+def summary_markdown(summary):
+    """The summary table as Markdown (what the closing note and README quote)."""
+    align = ["left", "left", "right", "right", "right", "right"]
+    lines = [markdown_table(SUMMARY_COLUMNS, summary_rows(summary), align=align), ""]
     lines += [f"- {'ok' if c['ok'] else 'FAIL'}: {c['what']}" for c in summary["checks"]]
     lines.append(f"\nTotal {summary['seconds']:.0f} s.")
     return "\n".join(lines) + "\n"
