@@ -52,6 +52,11 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
     Returns:
         A `TrainResult`.
     """
+    if not hasattr(run, "history"):
+        raise TypeError(
+            f"train() takes the run directory as a keras_nn.runs.RunDirectory, not {run!r}; to train a recipe into "
+            "a folder (checked, then exported), call keras_nn.runs.train_run(config, output_dir)"
+        )
     training = config["training"]
     keras.utils.set_random_seed(training["seed"])
     previous_policy = keras.config.dtype_policy()
