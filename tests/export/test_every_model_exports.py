@@ -109,7 +109,7 @@ SMALL_BERT = dict(
 SEVERAL_INPUTS = (
     "several inputs (token ids, segment ids, padding mask); keras_nn.export takes single-input models"
 )
-# name -> (tiny arguments, why it is not in TINY, where its export is tested).
+# name -> (tiny arguments, why it is not in TINY, where its export is tested: paths in main's tests/training/tasks/).
 EXCLUDED = {
     "bert_encoder": (SMALL_BERT, SEVERAL_INPUTS, "nowhere yet: exporting it raises ConfigError (below)"),
     "bert_classifier": (
@@ -125,7 +125,7 @@ EXCLUDED = {
     "seq2seq_attention": (
         dict(source_vocab_size=12, target_vocab_size=10, embedding_dim=4, encoder_units=4, decoder_units=4),
         "two inputs (source, shifted target); its task exports the greedy decoder",
-        "tests/training/test_sequence_tasks.py::test_seq2seq_exports_to_every_runtime_with_parity",
+        "tests/training/tasks/test_seq2seq.py::test_seq2seq_exports_to_every_runtime_with_parity",
     ),
     "transformer_translator": (
         dict(
@@ -138,7 +138,7 @@ EXCLUDED = {
             intermediate_dim=16,
         ),
         "two inputs (source, shifted target); its task exports the encoder and the decoding loop",
-        "tests/training/test_translation.py::test_saved_model_translates_strings_like_the_python_path",
+        "tests/training/tasks/test_translation.py::test_saved_model_translates_strings_like_the_python_path",
     ),
 }
 
