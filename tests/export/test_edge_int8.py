@@ -7,6 +7,7 @@ so its predictions are confident and top-1 agreement measures the quantization, 
 import keras
 import numpy as np
 import pytest
+from ai_edge_litert.interpreter import Interpreter
 
 import keras_nn
 from keras_nn.edge.run_tflite import TFLiteRunner
@@ -62,3 +63,32 @@ def test_onnx_folds_batch_norm_into_the_convolutions(tmp_path):
     assert operators["Conv"] == 19 and "BatchNormalization" not in operators and "Mul" not in operators, (
         operators
     )
+
+
+def calibration_images(low, high, seed):
+    """Images spread over [low, high], with both ends reached exactly (the calibrator records min and max)."""
+    images = np.random.default_rng(seed).uniform(low, high, (32, 8, 8, 1)).astype(np.float32)
+    images[0, 0, 0, 0], images[1, 7, 7, 0] = low, high
+    return images
+
+
+@pytest.mark.parametrize("io_dtype", ["int8", "uint8"])
+def test_representative_data_sets_the_input_range(tmp_path, io_dtype):
+    """The input tensor's (scale, zero point) follow the calibration data's [min, max]: scale = (max - min) / 255
+    and the zero point is the integer that min maps to, minus min / scale (the range always holds 0)."""
+    model = keras_nn.create_model("simple_cnn", num_classes=4, input_shape=(8, 8, 1), filters=(4, 8, 8), dense_units=8)
+    qmin = -128 if io_dtype == "int8" else 0
+    for low, high in ((0.0, 1.0), (-1.0, 4.0)):
+        path = to_tflite(
+            model,
+            tmp_path / f"model.{low}.int8.tflite",
+            quantize="int8",
+            representative_data=calibration_images(low, high, seed=3),
+            io_dtype=io_dtype,
+        )
+        (input_details,) = Interpreter(model_path=str(path)).get_input_details()
+        assert input_details["dtype"] == np.dtype(io_dtype)
+        scale, zero_point = input_details["quantization"]
+        expected_scale = (high - low) / 255
+        assert scale == pytest.approx(expected_scale, rel=1e-6), (low, high, scale)
+        assert zero_point == qmin + round(-low / expected_scale), (low, high, zero_point)

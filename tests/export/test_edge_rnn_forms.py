@@ -14,7 +14,9 @@ from keras_nn.export import convert_onnx, convert_tflite, file_operators, verify
 from keras_nn.export.tflite import choose_rnn_form
 
 STEPS, FEATURES, UNITS, CLASSES = 8, 4, 8, 3
-TOLERANCE = 1e-4
+# Float32 parity of every file here: the worst error measured was 7.2e-07 (the SimpleRNN loop form, in verify and
+# at the whole batch); the others are within 3.6e-07 (outputs of a random Dense head, magnitude about 1).
+TOLERANCE = 3e-6
 RNG = np.random.default_rng(0)
 SEQUENCES = RNG.random((6, STEPS, FEATURES), dtype=np.float32)
 

@@ -12,7 +12,9 @@ from keras_nn.export import file_operators, streaming_model, to_streaming_onnx, 
 from keras_nn.export.streaming import run_streaming
 
 STEPS, FEATURES, UNITS, CLASSES = 8, 4, 8, 3
-TOLERANCE = 1e-4
+# Stepping against the whole sequence: the worst error measured was 1.8e-07 (the tagger, stepped in Keras); the
+# TFLite and ONNX step files were within 1.2e-07 and the runner within 6.0e-08.
+TOLERANCE = 1e-6
 
 
 def randomize(model, seed=0):

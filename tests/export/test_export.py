@@ -9,6 +9,8 @@ from keras_nn.errors import ConfigError, ExportError, ShapeError
 from keras_nn.export import benchmark, export_model, to_onnx, to_saved_model, to_tflite, verify
 
 RNG = np.random.default_rng(0)
+# Float32 files against Keras: the worst error measured was 8.9e-08 (softmax outputs); SavedModels gave 0.0.
+FLOAT32_TOLERANCE = 5e-7
 IMAGES = RNG.random((16, 8, 8, 1), dtype=np.float32)
 
 
@@ -69,7 +71,7 @@ def test_every_model_style_exports_to_every_runtime_with_parity(tmp_path, build)
     ]
     for path in files:
         report = verify(model, path, IMAGES)
-        assert report["max_abs_error"] < 1e-5, report
+        assert report["max_abs_error"] < FLOAT32_TOLERANCE, report
         assert report["repeat_max_abs_diff"] == 0.0
         assert report["top1_agreement"] == 1.0
     # The exported graph is the inference graph: no random ops from augmentation or dropout survive.
@@ -82,13 +84,16 @@ def test_recurrent_model_exports_with_builtin_ops_and_parity(tmp_path):
     sequences = RNG.random((6, 8, 8), dtype=np.float32)
     for path in (to_tflite(model, tmp_path / "m.tflite"), to_onnx(model, tmp_path / "m.onnx")):
         report = verify(model, path, sequences)
-        assert report["max_abs_error"] < 1e-5 and report["repeat_max_abs_diff"] == 0.0, report
+        assert report["max_abs_error"] < FLOAT32_TOLERANCE and report["repeat_max_abs_diff"] == 0.0, report
 
 
 def test_quantized_variants(tmp_path):
     model = functional()
     calibration = RNG.random((64, 8, 8, 1), dtype=np.float32)
-    for mode, tolerance in (("float16", 1e-2), ("dynamic", 5e-2), ("int8", 5e-2)):
+    # Measured: float16 1.8e-05, int8 2.1e-03. The dynamic-range file measured 3.0e-08: no layer of this model has
+    # the 1024 weights the converter needs before it quantizes them, so that file is float32 in all but name;
+    # test_quantized_accuracy.py checks dynamic-range files whose weights are int8.
+    for mode, tolerance in (("float16", 1e-4), ("dynamic", 5e-2), ("int8", 1e-2)):
         path = to_tflite(model, tmp_path / f"model.{mode}.tflite", quantize=mode, representative_data=calibration)
         report = verify(model, path, IMAGES)
         assert report["max_abs_error"] < tolerance, (mode, report)

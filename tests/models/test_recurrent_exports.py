@@ -14,6 +14,9 @@ RNG = np.random.default_rng(0)
 FLOAT_SEQUENCES = RNG.normal(size=(6, 7, 3)).astype("float32")
 TOKENS = RNG.integers(1, 20, size=(6, 7)).astype("int32")
 TOKENS[:3, 4:] = 0  # padded tails: the masked steps must be skipped in every runtime too
+# Measured: every SavedModel gave exactly Keras' outputs (0.0); the TFLite and ONNX files were within 1.2e-07
+# (the forecasters, whose outputs reach about 2; one float32 step there is 2.4e-07).
+TOLERANCE = {"savedmodel": 1e-7, "tflite-float32": 1e-6, "onnx": 1e-6}
 
 CASES = [
     ("rnn_classifier", dict(input_shape=(7, 3), units=5, num_classes=4), FLOAT_SEQUENCES),
@@ -52,5 +55,5 @@ def test_recurrent_model_exports_with_parity(tmp_path, name, arguments, inputs):
     ]
     for path in files:
         report = verify(model, path, inputs)
-        assert report["max_abs_error"] < 1e-5, report
+        assert report["max_abs_error"] < TOLERANCE[report["format"]], report
         assert report["repeat_max_abs_diff"] == 0.0, report

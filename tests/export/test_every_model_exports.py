@@ -1,0 +1,228 @@
+"""Every registered model exports to TFLite (float32) and ONNX with builtin operators and runs there like Keras.
+
+One tiny configuration per name in `TINY` (the registered structure, with small widths and inputs and, for the
+ResNets, one block per stage: depth repeats the same blocks, and the full depths are counted in
+tests/models/test_resnet.py). Models that `keras_nn.export` cannot take as they are (several inputs) are in
+`EXCLUDED` with the reason and the test that exports them instead. `test_every_registered_model_is_covered`
+fails when a model joins `list_models()` without joining one of the two tables.
+"""
+
+import numpy as np
+import onnx
+import pytest
+from ai_edge_litert import schema_py_generated as tflite_schema
+
+import keras_nn
+from keras_nn.errors import ConfigError
+from keras_nn.export import to_onnx, to_tflite, verify
+
+# Softmax or regression outputs of magnitude <= 2; the worst error measured over every file below (random
+# weights, seed 0) was 8.3e-07 (resnet50's ONNX file); most files are within 2e-07.
+TOLERANCE = 5e-6
+RNG = np.random.default_rng(0)
+
+
+def images(height, width, channels):
+    return RNG.random((4, height, width, channels), dtype=np.float32)
+
+
+def sequences(steps, features):
+    return RNG.normal(size=(4, steps, features)).astype("float32")
+
+
+def tokens(length, vocab_size):
+    ids = RNG.integers(1, vocab_size, size=(4, length)).astype("int32")
+    ids[:2, length // 2 :] = 0  # padded tails: masked steps are skipped in every runtime too
+    return ids
+
+
+SMALL_VGG = dict(num_classes=3, input_shape=(32, 32, 3), filters=(4, 4, 8, 8, 8), fc_units=16)
+SMALL_RESNET = dict(
+    num_classes=3, input_shape=(32, 32, 3), filters=(4, 4, 8, 8), stem_filters=4, blocks=(1, 1, 1, 1)
+)
+SMALL_CIFAR_RESNET = dict(
+    num_classes=3, input_shape=(16, 16, 3), filters=(4, 4, 8), stem_filters=4, blocks=(1, 1, 1)
+)
+SMALL_SEQUENCE = dict(input_shape=(7, 3), units=5)
+SMALL_TOKENS = dict(vocab_size=20, sequence_length=7, embedding_dim=4, units=5)
+
+# name -> (create_model arguments, inputs). The recurrent families' richer configurations (stacked,
+# bidirectional, SavedModel too) are in tests/models/test_recurrent_exports.py; these take the other input kind.
+TINY = {
+    "alexnet": (
+        dict(num_classes=3, input_shape=(64, 64, 3), filters=(4, 8, 8, 8, 8), fc_units=16),
+        images(64, 64, 3),
+    ),
+    "gpt_decoder": (
+        dict(
+            vocab_size=20,
+            num_layers=1,
+            hidden_dim=16,
+            num_heads=2,
+            intermediate_dim=32,
+            max_sequence_length=8,
+            sequence_length=8,
+        ),
+        RNG.integers(0, 20, size=(4, 8)).astype("int32"),
+    ),
+    "inception_v1": (dict(num_classes=3, input_shape=(32, 32, 3)), images(32, 32, 3)),  # no width argument
+    "lenet5": (dict(num_classes=3), images(32, 32, 1)),
+    "mobilenet_v2": (dict(num_classes=3, alpha=0.1, input_shape=(32, 32, 3)), images(32, 32, 3)),
+    "simple_cnn": (
+        dict(num_classes=3, input_shape=(8, 8, 1), filters=(4, 8, 8), dense_units=8),
+        images(8, 8, 1),
+    ),
+    **{name: (SMALL_VGG, images(32, 32, 3)) for name in ("vgg11", "vgg13", "vgg16", "vgg19")},
+    **{
+        name: (SMALL_RESNET, images(32, 32, 3))
+        for name in ("resnet18", "resnet34", "resnet50", "resnet101", "resnet152")
+    },
+    **{
+        name: (SMALL_CIFAR_RESNET, images(16, 16, 3))
+        for name in (
+            "resnet20_cifar",
+            "resnet32_cifar",
+            "resnet44_cifar",
+            "resnet56_cifar",
+            "resnet110_cifar",
+        )
+    },
+    "rnn_classifier": (dict(SMALL_TOKENS, num_classes=4), tokens(7, 20)),
+    "lstm_classifier": (dict(SMALL_SEQUENCE, num_classes=4), sequences(7, 3)),
+    "gru_classifier": (dict(SMALL_SEQUENCE, num_classes=4, bidirectional=True), sequences(7, 3)),
+    "rnn_tagger": (dict(SMALL_SEQUENCE, num_classes=3), sequences(7, 3)),
+    "lstm_tagger": (dict(SMALL_SEQUENCE, num_classes=3, bidirectional=False), sequences(7, 3)),
+    "gru_tagger": (dict(SMALL_TOKENS, num_classes=3), tokens(7, 20)),
+    "lstm_forecaster": (dict(input_shape=(7, 3), horizon=3, units=5, num_layers=2), sequences(7, 3)),
+    "gru_forecaster": (dict(input_shape=(7, 3), horizon=2, targets=[0, 2], units=5), sequences(7, 3)),
+}
+
+SMALL_BERT = dict(
+    vocab_size=20,
+    num_layers=1,
+    hidden_dim=8,
+    num_heads=2,
+    intermediate_dim=16,
+    max_sequence_length=8,
+    sequence_length=8,
+)
+SEVERAL_INPUTS = (
+    "several inputs (token ids, segment ids, padding mask); keras_nn.export takes single-input models"
+)
+# name -> (tiny arguments, why it is not in TINY, where its export is tested: paths in main's tests/training/tasks/).
+EXCLUDED = {
+    "bert_encoder": (SMALL_BERT, SEVERAL_INPUTS, "nowhere yet: exporting it raises ConfigError (below)"),
+    "bert_classifier": (
+        dict(SMALL_BERT, num_classes=3),
+        SEVERAL_INPUTS,
+        "nowhere yet: raises ConfigError (below)",
+    ),
+    "bert_masked_lm": (
+        dict(SMALL_BERT, num_masks=2),
+        SEVERAL_INPUTS,
+        "nowhere yet: raises ConfigError (below)",
+    ),
+    "seq2seq_attention": (
+        dict(source_vocab_size=12, target_vocab_size=10, embedding_dim=4, encoder_units=4, decoder_units=4),
+        "two inputs (source, shifted target); its task exports the greedy decoder",
+        "tests/training/tasks/test_seq2seq.py::test_seq2seq_exports_to_every_runtime_with_parity",
+    ),
+    "transformer_translator": (
+        dict(
+            source_vocab_size=12,
+            target_vocab_size=12,
+            max_length=8,
+            num_layers=1,
+            d_model=8,
+            num_heads=2,
+            intermediate_dim=16,
+        ),
+        "two inputs (source, shifted target); its task exports the encoder and the decoding loop",
+        "tests/training/tasks/test_translation.py::test_saved_model_translates_strings_like_the_python_path",
+    ),
+}
+
+# Marked slow: those measured above 8 s on a busy 2-core machine (inception_v1 57 s, mobilenet_v2 20 s,
+# resnet50 10 s; TFLite conversion dominates), and the names whose tiny configuration is the same network as a
+# sibling's here (one block per stage), which repeat it in the full run only.
+SLOW = {
+    "inception_v1",
+    "mobilenet_v2",
+    "resnet50",
+    "resnet101",
+    "resnet152",
+    "resnet34",
+    "resnet32_cifar",
+    "resnet44_cifar",
+    "resnet56_cifar",
+    "resnet110_cifar",
+}
+
+BUILTIN_TFLITE_OPERATORS = {
+    name for name in vars(tflite_schema.BuiltinOperator) if not name.startswith("_")
+} - {"CUSTOM"}
+
+
+def test_every_registered_model_is_covered():
+    assert not set(TINY) & set(EXCLUDED)
+    assert sorted([*TINY, *EXCLUDED]) == sorted(keras_nn.list_models())
+    assert all(reason and where for _, reason, where in EXCLUDED.values())
+    assert SLOW <= set(TINY)
+
+
+def onnx_node_domains(path):
+    """The operator domain of every node, Loop and If bodies included ('' is the default ONNX domain)."""
+    domains = set()
+
+    def visit(graph):
+        for node in graph.node:
+            domains.add(node.domain)
+            for attribute in node.attribute:
+                for body in [attribute.g] if attribute.HasField("g") else list(attribute.graphs):
+                    visit(body)
+
+    visit(onnx.load(str(path)).graph)
+    return domains
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name for name in sorted(TINY)]
+)
+def test_model_exports_to_tflite_and_onnx_with_parity(tmp_path, name):
+    arguments, inputs = TINY[name]
+    model = keras_nn.create_model(name, **arguments)
+    reference = np.asarray(model.predict(inputs, verbose=0))
+    tflite = verify(model, to_tflite(model, tmp_path / "model.tflite"), inputs, reference=reference)
+    onnx_report = verify(model, to_onnx(model, tmp_path / "model.onnx"), inputs, reference=reference)
+    for report in (tflite, onnx_report):
+        assert report["max_abs_error"] < TOLERANCE, report
+        assert report["repeat_max_abs_diff"] == 0.0, report
+        assert report["flex_operators"] == [], report
+    assert set(tflite["operators"]) <= BUILTIN_TFLITE_OPERATORS, tflite["operators"]
+    assert onnx_node_domains(tmp_path / "model.onnx") <= {"", "ai.onnx"}
+
+
+# seq2seq_attention's inputs are a dict, and the export clones the model for its recurrent forms before it checks
+# the inputs: Keras' clone_model raises a bare ValueError ("`input_tensors` must have the same structure").
+CLONED_BEFORE_CHECKED = pytest.mark.xfail(
+    strict=True,
+    raises=ValueError,
+    reason="library bug: export clones a dict-input model before checking its inputs",
+)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=CLONED_BEFORE_CHECKED) if name == "seq2seq_attention" else name
+        for name in sorted(EXCLUDED)
+    ],
+)
+def test_excluded_models_are_refused_by_name(tmp_path, name):
+    """The exclusion holds only while export refuses the model: when it learns to take several inputs, this
+    fails and the model moves to TINY."""
+    model = keras_nn.create_model(name, **EXCLUDED[name][0])
+    for writer, file_name in ((to_tflite, "model.tflite"), (to_onnx, "model.onnx")):
+        with pytest.raises(ConfigError, match=r"has \d inputs; export takes single-input models"):
+            writer(model, tmp_path / file_name)
+    assert not list(tmp_path.iterdir())
