@@ -9,7 +9,12 @@ from pathlib import Path
 from keras_nn.config.vocabulary import ONNX_RNN_FORMS
 from keras_nn.errors import ConfigError, ExportError
 from keras_nn.export.rnn_forms import ExportForms, export_form_model
-from keras_nn.export.signature import has_recurrent_layers, inference_function, input_spec
+from keras_nn.export.signature import (
+    has_recurrent_layers,
+    inference_function,
+    input_spec,
+    model_input_signature,
+)
 
 DEFAULT_OPSET = 17
 
@@ -32,6 +37,7 @@ def convert_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
         raise ConfigError(
             f"rnn_form={rnn_form!r} is not allowed for ONNX; choose one of: {', '.join(ONNX_RNN_FORMS)}"
         )
+    model_input_signature(model)  # one input of known shape, checked before the model is cloned for its forms
     if batch_size is not None and (
         not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1
     ):

@@ -88,6 +88,7 @@ class TFLiteExport:
 
 
 def _check_arguments(model, quantize, representative_data, rnn_form, batch_size, io_dtype):
+    model_input_signature(model)  # one input of known shape, checked before the model is cloned for its forms
     if quantize not in QUANTIZE_CHOICES:
         raise ConfigError(
             f"quantize={quantize!r} is not allowed; choose one of: {', '.join(map(str, QUANTIZE_CHOICES))}"

@@ -202,22 +202,7 @@ def test_model_exports_to_tflite_and_onnx_with_parity(tmp_path, name):
     assert onnx_node_domains(tmp_path / "model.onnx") <= {"", "ai.onnx"}
 
 
-# seq2seq_attention's inputs are a dict, and the export clones the model for its recurrent forms before it checks
-# the inputs: Keras' clone_model raises a bare ValueError ("`input_tensors` must have the same structure").
-CLONED_BEFORE_CHECKED = pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="library bug: export clones a dict-input model before checking its inputs",
-)
-
-
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(name, marks=CLONED_BEFORE_CHECKED) if name == "seq2seq_attention" else name
-        for name in sorted(EXCLUDED)
-    ],
-)
+@pytest.mark.parametrize("name", sorted(EXCLUDED))
 def test_excluded_models_are_refused_by_name(tmp_path, name):
     """The exclusion holds only while export refuses the model: when it learns to take several inputs, this
     fails and the model moves to TINY."""

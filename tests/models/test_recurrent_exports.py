@@ -1,7 +1,7 @@
 """Every recurrent model family exports to SavedModel, TFLite and ONNX and runs there like Keras (issue 4).
 
 Tiny configurations; the seq2seq model's greedy decoder is exported and checked in
-tests/training/test_sequence_tasks.py. The fast edge forms of issue 6 have their own tests in tests/export.
+tests/training/tasks/test_seq2seq.py. The fast edge forms of issue 6 have their own tests in tests/export.
 """
 
 import numpy as np
