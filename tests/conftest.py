@@ -9,6 +9,28 @@ os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 import keras  # noqa: E402
 import pytest  # noqa: E402
 
+# Worker processes when neither -n nor -p no:xdist is given: one per core, at most this many. Each worker holds
+# its own TensorFlow and models; two peaked at 9.5 GB together on tests/models. `-n auto` asks for more.
+MAX_DEFAULT_WORKERS = 2
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_cmdline_main(config):
+    """Runs the suite in one pytest-xdist worker per core (MAX_DEFAULT_WORKERS at most) by default, with
+    `--dist loadgroup` so that tests marked `xdist_group` share one worker and its fixtures. Set here rather than in addopts so that `-n 0`,
+    `-p no:xdist`, `--pdb` and a checkout without pytest-xdist still run in one process."""
+    if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
+        return
+    explicit = config.option.numprocesses is not None
+    if explicit or config.getoption("usepdb") or config.getoption("collectonly"):
+        return
+    workers = min(len(os.sched_getaffinity(0)), MAX_DEFAULT_WORKERS)
+    if workers < 2:
+        return
+    config.option.numprocesses = workers
+    if config.option.dist == "no":
+        config.option.dist = "loadgroup"
+
 
 @pytest.fixture(autouse=True)
 def _fresh_keras_state():

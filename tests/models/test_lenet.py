@@ -23,7 +23,13 @@ def test_parameter_counts():
 
 
 def test_shared_model_checks():
-    run_model_test(lambda: keras_nn.create_model("lenet5"), DIGITS, expected_output_shape=(8, 10))
+    run_model_test(
+        lambda: keras_nn.create_model("lenet5"), DIGITS, expected_output_shape=(8, 10),
+        # Keras' own Conv2D, pooling and Dense layers: the paper-table variant below, the smaller one and the
+        # one with a layer of keras-nn's own, runs the mixed-precision and jit_compile checks for the family.
+        run_mixed_precision_check=False,
+        run_jit_compile_check=False,
+    )
 
 
 def test_shared_model_checks_paper_c3_table():
@@ -105,5 +111,6 @@ def test_exports_to_tflite_and_onnx_with_parity(tmp_path, c3_connections):
     model = keras_nn.create_model("lenet5", c3_connections=c3_connections)
     for path in (to_tflite(model, tmp_path / "model.tflite"), to_onnx(model, tmp_path / "model.onnx")):
         report = verify(model, path, DIGITS)
-        assert report["max_abs_error"] < 1e-4 and report["repeat_max_abs_diff"] == 0.0, report
+        # Measured: at most 3e-8 on these softmax outputs, both files and both C3 layouts.
+        assert report["max_abs_error"] < 1e-6 and report["repeat_max_abs_diff"] == 0.0, report
         assert report["top1_agreement"] == 1.0

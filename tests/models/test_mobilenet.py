@@ -45,28 +45,18 @@ def test_make_divisible_is_the_reference_rule():
     assert make_divisible(1280 * 1.4) == 1792
 
 
-@pytest.fixture
-def gentler_adam(monkeypatch):
-    """The shared training check compiles with Adam(1e-2). On four images, MobileNetV2's wide 1x1 convolutions
-    then change so much per step that batch norm's moving statistics (what the check's inference-mode loss
-    uses) no longer describe the activations, and the loss after 8 steps is worse than before, however the
-    network is initialized (measured: 1.7 -> 23.8). The check runs here with Adam(1e-3), the Keras default
-    and the order of rates MobileNetV2 is trained with. (tests/testing_utils.py could take a learning rate.)"""
-    adam = keras.optimizers.Adam
-
-    def capped(learning_rate=1e-3, **kwargs):
-        return adam(min(learning_rate, 1e-3), **kwargs)
-
-    monkeypatch.setattr(keras.optimizers, "Adam", capped)
-
-
 @pytest.mark.slow
-def test_shared_model_checks(gentler_adam):
+def test_shared_model_checks():
     inputs = RNG.random((4, 32, 32, 3), dtype="float32")
     run_model_test(
         lambda: keras_nn.create_model("mobilenet_v2", alpha=0.35, num_classes=5, input_shape=(32, 32, 3)),
         inputs,
         expected_output_shape=(4, 5),
+        # With Adam(1e-2) on four images, MobileNetV2's wide 1x1 convolutions change so much per step that batch
+        # norm's moving statistics (what the check's inference-mode loss uses) no longer describe the
+        # activations, and the loss after 8 steps is worse than before, however the network is initialized
+        # (measured: 1.7 -> 23.8). 1e-3 is the Keras default and the order of rates MobileNetV2 is trained with.
+        learning_rate=1e-3,
         # XLA-compiling the 150-layer training step takes a minute of CPU by itself; the model is made of Keras'
         # Conv2D, DepthwiseConv2D, BatchNormalization, ReLU, ZeroPadding2D and Add, which the jit_compile
         # checks of ConvBNAct and DepthwiseSeparableConv (tests/layers/test_conv_blocks.py) cover.
@@ -118,5 +108,6 @@ def test_exports_to_tflite_and_onnx_with_parity(tmp_path):
     x = RNG.uniform(-1, 1, (4, 64, 64, 3)).astype("float32")
     for path in (to_tflite(model, tmp_path / "model.tflite"), to_onnx(model, tmp_path / "model.onnx")):
         report = verify(model, path, x)
-        assert report["max_abs_error"] < 1e-4 and report["repeat_max_abs_diff"] == 0.0, report
+        # Measured: 2.9e-6 (TFLite) and 2.4e-6 (ONNX) on these softmax outputs.
+        assert report["max_abs_error"] < 2e-5 and report["repeat_max_abs_diff"] == 0.0, report
         assert report["top1_agreement"] == 1.0

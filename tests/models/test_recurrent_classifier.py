@@ -15,6 +15,9 @@ def test_shared_model_checks(name):
         lambda: keras_nn.create_model(name, num_classes=4, input_shape=(6, 3), units=8),
         inputs,
         expected_output_shape=(4, 4),
+        # The family's expensive checks run on one configuration, the default cell's; the cells themselves go
+        # through mixed precision and jit_compile in tests/layers.
+        run_mixed_precision_check=name == "lstm_classifier",
         run_jit_compile_check=name == "lstm_classifier",
     )
 

@@ -205,5 +205,6 @@ def test_resnet20_cifar_exports_to_tflite_and_onnx_with_parity(tmp_path):
     x = RNG.random((4, 32, 32, 3), dtype="float32")
     for path in (to_tflite(model, tmp_path / "model.tflite"), to_onnx(model, tmp_path / "model.onnx")):
         report = verify(model, path, x)
-        assert report["max_abs_error"] < 1e-4 and report["repeat_max_abs_diff"] == 0.0, report
+        # Measured: 4.8e-6 (TFLite) and 6.4e-6 (ONNX) on these softmax outputs.
+        assert report["max_abs_error"] < 3e-5 and report["repeat_max_abs_diff"] == 0.0, report
         assert report["top1_agreement"] == 1.0

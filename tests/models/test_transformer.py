@@ -3,7 +3,7 @@ import os
 import keras
 import numpy as np
 import pytest
-from testing_utils import check_training_lowers_loss, run_model_test
+from testing_utils import check_training_lowers_loss, compile_with_built_optimizer, run_model_test
 
 import keras_nn
 from keras_nn.errors import ConfigError
@@ -181,7 +181,9 @@ def test_a_tiny_translator_learns_to_reverse():
         intermediate_dim=64,
         dropout=0.0,
     )
-    model.compile(keras.optimizers.Adam(1e-2), MaskedSparseCategoricalCrossentropy(label_smoothing=0.0))
+    compile_with_built_optimizer(
+        model, optimizer=keras.optimizers.Adam(1e-2), loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.0)
+    )
     model.fit({"source": source, "target_in": target_in}, target_out, batch_size=64, epochs=20, verbose=0)
     tokens = model.greedy_decode(test_source, max_length=6)["tokens"]
     expected = test_target[:, : tokens.shape[1]]
