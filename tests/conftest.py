@@ -1,4 +1,4 @@
-"""Shared pytest setup. The layer/model checks of DESIGN.md live in tests/testing_utils.py."""
+"""Shared pytest setup. The checks every layer and model goes through live in tests/testing_utils.py."""
 
 import os
 

@@ -1,4 +1,4 @@
-"""The shared checks every keras-nn layer and model goes through (DESIGN.md, Conventions).
+"""The shared checks every keras-nn layer and model goes through (docs/architecture.md, "A worked example: a model family").
 
 `run_layer_test` and `run_model_test` check, in order: the output shape, a serialization round trip
 (`get_config`/`from_config`, and a `.keras` save and reload that gives the same weights and the same outputs),
