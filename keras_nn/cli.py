@@ -152,7 +152,7 @@ def _print_export_rows(report):
 def cmd_export(args):
     from keras_nn.errors import MissingPathError
     from keras_nn.export import export_model
-    from keras_nn.runs import export_run, load_array, load_model_file
+    from keras_nn.runs import RunDirectory, export_run, load_array, load_model_file
 
     source = Path(args.source)
     formats = _split_list(args.format)
@@ -168,7 +168,7 @@ def cmd_export(args):
             **options,
         )
     else:
-        model = load_model_file(source if source.is_file() else source / "model.keras")
+        model = load_model_file(source if source.is_file() else RunDirectory(source).model)
         inputs = load_array(args.inputs, what="--inputs") if args.inputs else None
         if "int8" in quantize and inputs is None:
             from keras_nn.errors import ConfigError
@@ -177,8 +177,6 @@ def cmd_export(args):
         if args.output:
             export_dir = Path(args.output)
         else:
-            from keras_nn.runs import RunDirectory
-
             # A run's files go to its own export/; a bare .keras file's beside it.
             export_dir = RunDirectory(source).export if source.is_dir() else source.parent / "export"
         report = export_model(

@@ -1,0 +1,39 @@
+"""Runs: what a user asks for as a whole, on top of training and export.
+
+- `RunDirectory`: the one object that names every file of a run.
+- `load_recipe`/`resolve_recipe`: a recipe with its task options, checked and filled in.
+- `train_run`: train, then export what the recipe asks for; `export_run`: export a finished run again.
+- `evaluate_run`, `predict_array`, `predict_texts`: the evaluate, predict and translate front ends.
+- `run_ablation` (`experiments`) and `run_quickstart`: runs of several recipes or variants, compared.
+
+Arrows point down: `keras_nn.cli -> keras_nn.runs -> {keras_nn.training, keras_nn.export}`.
+"""
+
+from keras_nn.runs.evaluate import evaluate_run
+from keras_nn.runs.experiments import run_ablation
+from keras_nn.runs.export import export_run, export_trained_run
+from keras_nn.runs.load import load_model_file, load_run, open_run
+from keras_nn.runs.predict import load_array, predict_array, predict_texts
+from keras_nn.runs.quickstart import run_quickstart
+from keras_nn.runs.recipes import load_recipe, resolve_recipe
+from keras_nn.runs.run_directory import RunDirectory
+from keras_nn.runs.train import RunResult, train_run
+
+__all__ = [
+    "RunDirectory",
+    "RunResult",
+    "evaluate_run",
+    "export_run",
+    "export_trained_run",
+    "load_array",
+    "load_model_file",
+    "load_recipe",
+    "load_run",
+    "open_run",
+    "predict_array",
+    "predict_texts",
+    "resolve_recipe",
+    "run_ablation",
+    "run_quickstart",
+    "train_run",
+]

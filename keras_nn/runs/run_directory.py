@@ -1,0 +1,83 @@
+"""`RunDirectory`: the one object that names every file a run writes.
+
+Training, the task reports, the export and the front ends all reach a run's files through it (`run.model`,
+`run.history`, `run.export`, `run.subwords`, ...), so a file name is spelled in one place. It is created here, in
+the run layer, and handed down: `keras_nn.training` and the tasks take it as an argument and never import this
+module.
+"""
+
+from pathlib import Path
+
+
+class RunDirectory:
+    """The files of one run, under `root`.
+
+    Every run: `config` (config.yaml, the resolved recipe), `checkpoints` (`backup` for `--resume`,
+    `best_weights`), `model` (model.keras), `history` (history.csv), `metrics` (metrics.json), `curves`
+    (curves.png), `logs` (TensorBoard), `export` (the export directory), `report` (report.md).
+
+    Task reports: `confusion_png`, `confusion_csv`, `misclassified_png`, `grad_cam_png` (image classification);
+    `text_vocabulary` (vocabulary.txt) and `class_names` (classes.json) of a text classifier; `tagging_report`;
+    `forecast_png`; `char_vocabularies` (vocabulary.json) of a seq2seq run; `subwords` and `translation_lengths`
+    (translation.json) of a translator; `samples` (samples.tsv), `attention_png` and `attention_dir` of the
+    decoding tasks.
+
+    Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
+    `summary_json`, `summary_md` (the quickstart's table, its runs in `variant(recipe)`).
+
+    Args:
+        root: the run directory.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        root = self.root
+        self.config = root / "config.yaml"
+        self.checkpoints = root / "checkpoints"
+        self.backup = self.checkpoints / "backup"
+        self.best_weights = self.checkpoints / "best.weights.h5"
+        self.model = root / "model.keras"
+        self.history = root / "history.csv"
+        self.metrics = root / "metrics.json"
+        self.curves = root / "curves.png"
+        self.logs = root / "logs"
+        self.export = root / "export"
+        self.report = root / "report.md"
+
+        self.confusion_png = root / "confusion_matrix.png"
+        self.confusion_csv = root / "confusion_matrix.csv"
+        self.misclassified_png = root / "misclassified.png"
+        self.grad_cam_png = root / "grad_cam.png"
+        self.text_vocabulary = root / "vocabulary.txt"
+        self.class_names = root / "classes.json"
+        self.tagging_report = root / "tagging_report.json"
+        self.forecast_png = root / "forecast.png"
+        self.char_vocabularies = root / "vocabulary.json"
+        self.subwords = root / "subwords"
+        self.translation_lengths = root / "translation.json"
+        self.samples = root / "samples.tsv"
+        self.attention_png = root / "attention.png"
+        self.attention_dir = root / "attention"
+
+        self.ablation_json = root / "ablation.json"
+        self.ablation_md = root / "ablation.md"
+        self.summary_json = root / "summary.json"
+        self.summary_md = root / "summary.md"
+
+    def __repr__(self):
+        return f"RunDirectory({str(self.root)!r})"
+
+    def __fspath__(self):
+        return str(self.root)
+
+    def is_empty(self):
+        """True when the directory does not exist or holds nothing."""
+        return not self.root.exists() or not any(self.root.iterdir())
+
+    def variant(self, name):
+        """The run directory of one run of an experiment (an ablation variant, a quickstart recipe)."""
+        return RunDirectory(self.root / name)
+
+    def worker(self, task_id):
+        """Where a non-chief worker of a multi-worker run writes its discarded copies."""
+        return RunDirectory(self.root / f".worker-{task_id}")
