@@ -5,6 +5,11 @@ import os
 # Quiet TensorFlow's C++ logs and keep runs on the CPU and repeatable.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # One worker per core: a worker's TensorFlow and oneDNN thread pools of one thread each stop the workers from
+    # contending for the same cores (tests/layers: 80.6 s -> 73.8 s on 2 cores). Set before TensorFlow loads.
+    for variable in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
 
 import keras  # noqa: E402
 import pytest  # noqa: E402
@@ -17,8 +22,9 @@ MAX_DEFAULT_WORKERS = 2
 @pytest.hookimpl(tryfirst=True)
 def pytest_cmdline_main(config):
     """Runs the suite in one pytest-xdist worker per core (MAX_DEFAULT_WORKERS at most) by default, with
-    `--dist loadgroup` so that tests marked `xdist_group` share one worker and its fixtures. Set here rather than in addopts so that `-n 0`,
-    `-p no:xdist`, `--pdb` and a checkout without pytest-xdist still run in one process."""
+    `--dist loadfile`: a file's tests share one worker, so a module fixture (a trained run) is built once. Set
+    here rather than in addopts so that `-n 0`, `-p no:xdist`, `--pdb` and a checkout without pytest-xdist still
+    run in one process."""
     if not config.pluginmanager.hasplugin("xdist") or hasattr(config, "workerinput"):
         return
     explicit = config.option.numprocesses is not None
@@ -29,7 +35,7 @@ def pytest_cmdline_main(config):
         return
     config.option.numprocesses = workers
     if config.option.dist == "no":
-        config.option.dist = "loadgroup"
+        config.option.dist = "loadfile"
 
 
 @pytest.fixture(autouse=True)
@@ -39,4 +45,6 @@ def _fresh_keras_state():
     keras.config.set_dtype_policy("float32")
     yield
     keras.config.set_dtype_policy("float32")
-    keras.backend.clear_session()
+    # free_memory=False skips a full gc.collect() (0.17 s a test, 100 s over the suite); Python's own
+    # generational collector still frees the cycles a test leaves.
+    keras.backend.clear_session(free_memory=False)

@@ -17,6 +17,9 @@ from sklearn.model_selection import train_test_split
 import keras_nn
 from keras_nn.export import to_tflite, verify
 
+# Trains two models on the digits first (about 10 s), then scores eleven files on the test digits.
+pytestmark = pytest.mark.slow
+
 MODELS = {
     "simple_cnn": (
         dict(num_classes=10, input_shape=(8, 8, 1), filters=(16, 32, 64), dense_units=64),

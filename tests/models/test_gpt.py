@@ -92,6 +92,7 @@ def test_top_k_only_picks_among_the_k_most_likely():
     assert (picked != top3[..., 0]).any()
 
 
+@pytest.mark.slow
 def test_learns_and_generates_a_repeating_pattern():
     pattern = np.array([1, 2, 3, 4, 5, 6], "int32")
     sequences = np.stack([np.resize(np.roll(pattern, -offset), 17) for offset in range(6)])

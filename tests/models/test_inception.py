@@ -66,6 +66,7 @@ def aux_model():
     return keras_nn.create_model("inception_v1", num_classes=4, input_shape=(65, 65, 3), aux_heads=True)
 
 
+@pytest.mark.slow
 def test_aux_heads_train_with_weighted_losses_and_infer_with_one_output(tmp_path):
     model = aux_model()
     x = RNG.random((2, 65, 65, 3), dtype="float32")

@@ -64,6 +64,7 @@ def test_shared_model_checks():
     )
 
 
+@pytest.mark.slow
 def test_keras_applications_weights_load_with_identical_outputs(tmp_path):
     # An odd, non-square size exercises the asymmetric padding before the strided depthwise convolutions.
     shape = (33, 47, 3)
@@ -102,6 +103,7 @@ def test_input_too_small_and_bad_values():
         keras_nn.create_model("mobilenet_v2", include_top=False, pooling="sum")
 
 
+@pytest.mark.slow
 def test_exports_to_tflite_and_onnx_with_parity(tmp_path):
     model = keras_nn.create_model("mobilenet_v2", alpha=0.35, num_classes=10, input_shape=(64, 64, 3))
     randomize_batch_norm(model)

@@ -45,7 +45,15 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "arguments", "inputs"), CASES, ids=[case[0] for case in CASES])
+# The quick run exports a stacked bidirectional LSTM on tokens and a GRU tagger on floats; the full run every family.
+QUICK = {"lstm_classifier", "gru_tagger"}
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "inputs"),
+    [case if case[0] in QUICK else pytest.param(*case, marks=pytest.mark.slow) for case in CASES],
+    ids=[case[0] for case in CASES],
+)
 def test_recurrent_model_exports_with_parity(tmp_path, name, arguments, inputs):
     model = keras_nn.create_model(name, **arguments)
     files = [

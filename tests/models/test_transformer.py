@@ -168,6 +168,7 @@ def reversal_task(rng, count, length=5):
     return source, target_in, target_out
 
 
+@pytest.mark.slow
 def test_a_tiny_translator_learns_to_reverse():
     rng = np.random.default_rng(0)
     source, target_in, target_out = reversal_task(rng, 1280)

@@ -58,6 +58,7 @@ def test_shared_model_checks():
     )
 
 
+@pytest.mark.slow
 def test_keras_applications_vgg16_weights_load_with_identical_outputs(tmp_path):
     reference = keras.applications.VGG16(weights=None, input_shape=(32, 32, 3), classes=10)
     path = tmp_path / "vgg16.weights.h5"

@@ -21,6 +21,7 @@ ABLATION = [*TINY, "training.epochs=1", "training.early_stopping_patience=null",
             "task_options.report.misclassified=4"]
 
 
+@pytest.mark.slow
 def test_augmentation_ablation_trains_both_and_compares(tmp_path, capsys):
     run = tmp_path / "ablation"
     assert main(["train", "image_classification", "--output", str(run), "--set", "ablation=augmentation", *_sets(ABLATION)]) == 0

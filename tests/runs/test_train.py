@@ -65,6 +65,7 @@ def test_run_directory_holds_everything_promised(tmp_path):
     assert not [p for p in run.rglob("*.tmp*")], "temporary files left behind"
 
 
+@pytest.mark.slow
 def test_a_tiny_model_really_learns(tmp_path):
     overrides = [*FAST[:2], "model.dropout=0.1", "optimizer.learning_rate=0.01", "training.epochs=6", "export.formats=[]"]
     result = train(load_recipe("digits_cnn", overrides), tmp_path / "r", verbose=0)

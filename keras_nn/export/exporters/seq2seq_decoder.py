@@ -10,7 +10,8 @@ Files:
 
 Parity (`parity.json`): every file's greedy output, as text, against Keras greedy decoding
 (`greedy_token_agreement`, the share of identical sequences) and its attention weights (`max_abs_error`); the
-SavedModel's teacher-forced logits too (`logits_max_abs_error`). Each file runs twice (`repeat_max_abs_diff`).
+SavedModel's teacher-forced logits too (`logits_max_abs_error`). Each file runs twice (`repeat_max_abs_diff`);
+the TFLite and ONNX rows list the file's `operators` and those that need Flex (`flex_operators`).
 """
 
 import logging
@@ -23,10 +24,12 @@ import tensorflow as tf
 
 from keras_nn.config.export_plan import Seq2SeqDecoderExport
 from keras_nn.edge.contract import DECODER_FILES, SAVED_MODEL_DIR
+from keras_nn.edge.operators import flex_operators
 from keras_nn.errors import ExportError
 from keras_nn.export.exporters.base import ExportedFile, Exporter
 from keras_nn.export.onnx import DEFAULT_OPSET
 from keras_nn.export.tflite import run_converter
+from keras_nn.export.verify import file_operators
 
 DECODER_SIGNATURE = "greedy_decode"
 
@@ -155,6 +158,7 @@ class Seq2SeqDecoderExporter(Exporter):
                 continue
             (tokens, attention), (_, again) = run_decoder_file(file.path, source), run_decoder_file(file.path, source)
             target = "tflite" if file.path.suffix == ".tflite" else "onnx"
+            counts = file_operators(file.path)
             rows.append(
                 {
                     "path": str(file.path), "format": target,
@@ -163,6 +167,8 @@ class Seq2SeqDecoderExporter(Exporter):
                     "token_match_exported_graph": float(np.mean(np.all(tokens == reference_tokens, axis=1))),
                     "max_abs_error": float(np.abs(attention - reference_attention).max()),
                     "repeat_max_abs_diff": float(np.abs(again - attention).max()),
+                    "operators": counts,
+                    "flex_operators": flex_operators(counts),
                 }
             )
         return rows

@@ -14,8 +14,9 @@ from keras_nn.cli import main
 from keras_nn.errors import ConfigError, ExportError, UnknownDatasetError
 from keras_nn.export.exporters import load_translator, translate_strings
 from keras_nn.export.exporters import translator as translator_exporter
-from keras_nn.runs import export_run, load_recipe, predict_texts
+from keras_nn.runs import RunDirectory, export_trained_run, load_recipe, open_run, predict_texts
 from keras_nn.runs import train_run as train
+from keras_nn.training import create_task
 from keras_nn.training.tasks.translation import decode_sources, translation_scores
 
 # A tiny model trained briefly (about 30 s with the export on 2 cores): enough to test the plumbing, not to
@@ -101,7 +102,7 @@ def test_saved_model_translates_strings_like_the_python_path(translation_run):
 
 
 def test_a_failed_export_leaves_the_earlier_export_untouched(translation_run, monkeypatch):
-    run, _ = translation_run
+    run, result = translation_run
     before = {path: path.read_bytes() for path in (run / "export").rglob("*") if path.is_file()}
     assert before
 
@@ -109,8 +110,11 @@ def test_a_failed_export_leaves_the_earlier_export_untouched(translation_run, mo
         raise ExportError("the ONNX converter failed")
 
     monkeypatch.setattr(translator_exporter, "to_onnx", fail)
-    with pytest.raises(ExportError, match="ONNX converter failed"):
-        export_run(run, formats=["tflite", "onnx"])
+    config = open_run(run)[1]
+    with pytest.raises(ExportError, match="ONNX converter failed"):  # after the encoder's TFLite file was written
+        export_trained_run(
+            RunDirectory(run), create_task("translation"), result.model, result.data, config, formats=["tflite", "onnx"]
+        )
     assert {path: path.read_bytes() for path in (run / "export").rglob("*") if path.is_file()} == before
     assert not [name for name in os.listdir(run) if name.startswith(".")], "a staging folder was left behind"
 
