@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 from keras_nn.config.export_plan import ModelExport
+from keras_nn.config.vocabulary import EXPORT_FORMATS, QUANTIZE_MODES
 from keras_nn.edge.contract import LATENCY_FILE, NOTES_FILE, PARITY_FILE
 from keras_nn.export.benchmark import benchmark
 from keras_nn.export.exporters import exporter_for
@@ -94,8 +95,8 @@ def run_export(plan, export_dir, settings=None):
 def export_model(
     model,
     export_dir,
-    formats=("savedmodel", "tflite", "onnx"),
-    quantize=("float16", "dynamic", "int8"),
+    formats=EXPORT_FORMATS,
+    quantize=QUANTIZE_MODES,
     representative_data=None,
     verify_inputs=None,
     verify_labels=None,
