@@ -1,6 +1,7 @@
 """Reusable layers, a file per layer: rnn/ (cells, recurrent layers, Bidirectional), conv/ (convolutional
 blocks), attention/ (masks, dot-product, multi-head, Bahdanau, Luong), transformer/ (encoder and decoder
-blocks), position/ (position encodings). Import them from here: `keras_nn.layers.LSTM`."""
+blocks), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
+(stochastic depth). Import them from here: `keras_nn.layers.LSTM`."""
 
 from keras_nn.layers.attention.bahdanau import BahdanauAttention as BahdanauAttention
 from keras_nn.layers.attention.luong import LuongAttention as LuongAttention
@@ -18,7 +19,12 @@ from keras_nn.layers.conv.depthwise import DepthwiseSeparableConv as DepthwiseSe
 from keras_nn.layers.conv.inception import InceptionBlock as InceptionBlock
 from keras_nn.layers.conv.residual import ResidualBlock as ResidualBlock
 from keras_nn.layers.position.embedding import PositionEmbedding as PositionEmbedding
+from keras_nn.layers.position.patch_position_embedding import PatchPositionEmbedding as PatchPositionEmbedding
+from keras_nn.layers.position.patch_position_embedding import (
+    resample_position_embedding as resample_position_embedding,
+)
 from keras_nn.layers.position.sinusoidal import SinusoidalPositionEncoding as SinusoidalPositionEncoding
+from keras_nn.layers.regularization.drop_path import DropPath as DropPath
 from keras_nn.layers.rnn.bidirectional import Bidirectional as Bidirectional
 from keras_nn.layers.rnn.gru import GRU as GRU
 from keras_nn.layers.rnn.gru import GRUCell as GRUCell
@@ -29,3 +35,6 @@ from keras_nn.layers.rnn.simple_rnn import SimpleRNNCell as SimpleRNNCell
 from keras_nn.layers.rnn.stacked import stacked_rnn as stacked_rnn
 from keras_nn.layers.transformer.decoder_block import TransformerDecoderBlock as TransformerDecoderBlock
 from keras_nn.layers.transformer.encoder_block import TransformerEncoderBlock as TransformerEncoderBlock
+from keras_nn.layers.vision.class_token import ClassToken as ClassToken
+from keras_nn.layers.vision.patch_embedding import PatchEmbedding as PatchEmbedding
+from keras_nn.layers.vision.token_pooling import TokenPooling as TokenPooling

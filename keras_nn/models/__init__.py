@@ -16,6 +16,7 @@ from keras_nn.models.sequence_tagger import SequenceTagger
 from keras_nn.models.simple_cnn import SimpleCNN
 from keras_nn.models.transformer import TransformerTranslator
 from keras_nn.models.vgg import VGG
+from keras_nn.models.vit import VisionTransformer
 
 __all__ = [
     "AlexNet",
@@ -35,6 +36,7 @@ __all__ = [
     "SimpleCNN",
     "TransformerTranslator",
     "VGG",
+    "VisionTransformer",
     "create_model",
     "get_model_entry",
     "list_models",

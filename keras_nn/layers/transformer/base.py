@@ -12,6 +12,7 @@ from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.attention.multi_head import MultiHeadAttention
+from keras_nn.layers.regularization.drop_path import DropPath
 from keras_nn.layers.validation import check_positive_int, check_rate
 
 
@@ -20,8 +21,8 @@ class TransformerBlock(keras.layers.Layer):
     residual/normalization wrapping.
 
     Args:
-        num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim: as
-            `TransformerEncoderBlock`.
+        num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim,
+            drop_path_rate: as `TransformerEncoderBlock`.
         **kwargs: `name`, `dtype`, ...
     """
 
@@ -34,6 +35,7 @@ class TransformerBlock(keras.layers.Layer):
         norm_first=False,
         layer_norm_epsilon=1e-5,
         key_dim=None,
+        drop_path_rate=0.0,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -43,6 +45,7 @@ class TransformerBlock(keras.layers.Layer):
         if key_dim is not None:
             check_positive_int(owner, "key_dim", key_dim)
         check_rate(owner, "dropout", dropout)
+        check_rate(owner, "drop_path_rate", drop_path_rate)
         self.num_heads = num_heads
         self.intermediate_dim = intermediate_dim
         self.dropout = float(dropout)
@@ -50,6 +53,9 @@ class TransformerBlock(keras.layers.Layer):
         self.norm_first = bool(norm_first)
         self.layer_norm_epsilon = layer_norm_epsilon
         self.key_dim = key_dim
+        self.drop_path_rate = float(drop_path_rate)
+        # Stochastic depth on both residual branches (ViT/DeiT); the identity when the rate is 0.
+        self.drop_path = DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path")
 
     def _head_size(self, width):
         if self.key_dim is not None:
@@ -90,12 +96,16 @@ class TransformerBlock(keras.layers.Layer):
         self.feedforward_norm.build(inputs_shape)
 
     def _residual(self, x, norm, dropout, sublayer, training):
-        """`norm(x + dropout(sublayer(x)))` (post-LN) or `x + dropout(sublayer(norm(x)))` (pre-LN).
+        """`norm(x + drop_path(dropout(sublayer(x))))` (post-LN) or `x + drop_path(dropout(sublayer(norm(x))))`
+        (pre-LN).
 
         `sublayer` returns its output or a tuple whose first item is the output (the rest is passed back)."""
         outputs = sublayer(norm(x) if self.norm_first else x)
         output, extra = (outputs[0], tuple(outputs[1:])) if isinstance(outputs, tuple) else (outputs, ())
-        x = ops.add(x, dropout(output, training=training))
+        output = dropout(output, training=training)
+        if self.drop_path_rate:
+            output = self.drop_path(output, training=training)
+        x = ops.add(x, output)
         return (x if self.norm_first else norm(x)), extra
 
     def _feedforward(self, x, training):
@@ -118,6 +128,7 @@ class TransformerBlock(keras.layers.Layer):
             "norm_first": self.norm_first,
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "key_dim": self.key_dim,
+            "drop_path_rate": self.drop_path_rate,
         }
 
 

@@ -21,8 +21,8 @@ class TransformerDecoderBlock(TransformerBlock):
     (`compute_cross_attention_cache`), so the encoder outputs are not needed at each step.
 
     Args:
-        num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim: as
-            `TransformerEncoderBlock`.
+        num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim,
+            drop_path_rate: as `TransformerEncoderBlock`.
         cross_attention: include the cross-attention sublayer (False: a GPT block).
         **kwargs: `name`, `dtype`, ...
 

@@ -19,6 +19,8 @@ class TransformerEncoderBlock(TransformerBlock):
         norm_first: False for post-LN (paper, BERT), True for pre-LN (GPT-2).
         layer_norm_epsilon: epsilon of the layer normalizations.
         key_dim: size of each head; default `width / num_heads`.
+        drop_path_rate: stochastic depth (`DropPath`) on each residual branch in training (ViT/DeiT); 0 for
+            none.
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
@@ -40,6 +42,8 @@ class TransformerEncoderBlock(TransformerBlock):
         Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
         Xiong et al., "On Layer Normalization in the Transformer Architecture", ICML 2020 (pre-LN),
         https://arxiv.org/abs/2002.04745.
+        Huang et al., "Deep Networks with Stochastic Depth", ECCV 2016 (drop path),
+        https://arxiv.org/abs/1603.09382.
     """
 
     def build(self, inputs_shape):

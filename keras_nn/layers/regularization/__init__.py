@@ -1,0 +1,1 @@
+"""Regularization layers that Keras lacks (stochastic depth)."""

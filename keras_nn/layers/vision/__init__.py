@@ -1,0 +1,1 @@
+"""Layers that turn an image into a sequence of tokens (Vision Transformer, DeiT)."""
