@@ -95,12 +95,13 @@ def _print_metrics(run_dir, metrics):
 
 
 def cmd_train(args):
-    from keras_nn.runs import run_ablation, train_run
+    from keras_nn.runs import run_ablation, run_comparison, train_run
 
     config = _recipe_from_args(args)
     output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
-    if config["ablation"] != "none":
-        summary = run_ablation(config, output, resume=args.resume)
+    if config["ablation"] != "none" or config["comparison"]:
+        experiment = run_comparison if config["comparison"] else run_ablation
+        summary = experiment(config, output, resume=args.resume)
         _print_table(summary["title"], summary["columns"], summary["rows"])
         return EXIT_OK
     result = train_run(config, output, resume=args.resume)

@@ -45,6 +45,11 @@ SCHEMA = {
         (str,), "none", choices=ABLATIONS,
         help="`augmentation`: `keras-nn train` runs the recipe with and without its augmentation and compares them",
     ),
+    "comparison": Field(
+        (dict,), None,
+        help="`seeds` and `runs` (name -> recipe overrides): `keras-nn train` trains every run from every seed and "
+        "compares them (keras_nn.runs.comparison)",
+    ),
     "model": {
         "name": Field((str,), "simple_cnn", help="a name from `keras-nn list`"),
         OPEN: Field(ANY, help="create_model arguments (num_classes and input_shape come from the data)"),

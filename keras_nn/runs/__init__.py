@@ -4,11 +4,13 @@
 - `load_recipe`/`resolve_recipe`: a recipe with its task options, checked and filled in.
 - `train_run`: train, then export what the recipe asks for; `export_run`: export a finished run again.
 - `evaluate_run`, `predict_array`, `predict_texts`: the evaluate, predict and translate front ends.
-- `run_ablation` (`experiments`) and `run_quickstart`: runs of several recipes or variants, compared.
+- `run_ablation` (`experiments`), `run_comparison` (`comparison`) and `run_quickstart`: runs of several
+  recipes, variants or seeds, compared.
 
 Arrows point down: `keras_nn.cli -> keras_nn.runs -> {keras_nn.training, keras_nn.export}`.
 """
 
+from keras_nn.runs.comparison import run_comparison
 from keras_nn.runs.evaluate import evaluate_run
 from keras_nn.runs.experiments import run_ablation
 from keras_nn.runs.export import export_run, export_trained_run
@@ -34,6 +36,7 @@ __all__ = [
     "predict_texts",
     "resolve_recipe",
     "run_ablation",
+    "run_comparison",
     "run_quickstart",
     "train_run",
 ]

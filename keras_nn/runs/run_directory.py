@@ -23,6 +23,8 @@ class RunDirectory:
     decoding tasks.
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
+    `comparison_json`, `comparison_md`, `comparison_curves_png`, `explanations_png` (a comparison of runs over
+    seeds, its runs in `variant(run).variant(f"seed_{seed}")`),
     `summary_json`, `summary_md` (the quickstart's table, its runs in `variant(recipe)`).
 
     Args:
@@ -61,6 +63,10 @@ class RunDirectory:
 
         self.ablation_json = root / "ablation.json"
         self.ablation_md = root / "ablation.md"
+        self.comparison_json = root / "comparison.json"
+        self.comparison_md = root / "comparison.md"
+        self.comparison_curves_png = root / "comparison_curves.png"
+        self.explanations_png = root / "explanations.png"
         self.summary_json = root / "summary.json"
         self.summary_md = root / "summary.md"
 

@@ -1,7 +1,9 @@
-"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps, forecasts;
+"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps, forecasts,
+comparisons of runs over seeds;
 and the Markdown tables of reports."""
 
 from keras_nn.viz.attention import plot_attention, plot_attention_heads, romanize
+from keras_nn.viz.comparison import plot_comparison_curves
 from keras_nn.viz.confusion import (
     confusion_matrix,
     plot_confusion_matrix,
@@ -21,6 +23,7 @@ __all__ = [
     "markdown_table",
     "plot_attention",
     "plot_attention_heads",
+    "plot_comparison_curves",
     "plot_confusion_matrix",
     "plot_forecasts",
     "plot_history",
