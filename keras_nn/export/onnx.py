@@ -19,6 +19,29 @@ from keras_nn.export.signature import (
 DEFAULT_OPSET = 17
 
 
+def _erfc_as_one_minus_erf(ctx, node, **kwargs):
+    """erfc(x) = 1 - erf(x) in ONNX, which has `Erf` (opset 9) but no `Erfc`."""
+    import numpy as np
+    from tf2onnx import utils
+
+    dtype = utils.map_onnx_to_numpy_type(ctx.get_dtype(node.input[0]))
+    one = ctx.make_const(utils.make_name(f"{node.name}_one"), np.array(1, dtype))
+    erf = ctx.make_node("Erf", [node.input[0]], op_name_scope=node.name)
+    output, shapes, dtypes = node.output[0], node.output_shapes, node.output_dtypes
+    ctx.remove_node(node.name)
+    ctx.make_node("Sub", [one.output[0], erf.output[0]], outputs=[output], name=node.name, shapes=shapes, dtypes=dtypes)
+
+
+def _register_tf2onnx_handlers():
+    """Teaches tf2onnx TensorFlow ops it lacks. TensorFlow computes Keras' exact GELU (`"gelu"`, the erf form of
+    ViT, BERT and GPT-2's MLPs) as `0.5 x erfc(-x / sqrt(2))`, and tf2onnx 1.17 has no `Erfc` handler: it logs an
+    error and writes a file no runtime loads."""
+    from tf2onnx import constants
+    from tf2onnx.handler import tf_op
+
+    tf_op.register_handler(_erfc_as_one_minus_erf, 9, ["Erfc"], constants.ONNX_DOMAIN, {})  # idempotent
+
+
 @dataclasses.dataclass
 class ONNXExport:
     """What `convert_onnx` wrote: the file, the recurrent form asked for and the form each layer took."""
@@ -46,6 +69,7 @@ def convert_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
         )
     # tf2onnx logs its graph rewrites as warnings; they are not the user's concern.
     logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    _register_tf2onnx_handlers()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     form = rnn_form if has_recurrent_layers(model) else None

@@ -259,23 +259,34 @@ class VisionTransformer(FunctionalModel):
             )
         table = table[0]
         patches = table.shape[0] - (2 if "distillation_token" in arrays else 1)
-        side = math.isqrt(max(patches, 0))
-        if side * side != patches:
-            raise ModelFileError(
-                f"weights file {str(path)!r}: its position table {tuple(table.shape)} is not a square patch grid; "
-                "build the model with the configuration the file was saved from and call load_weights"
-            )
+        # The file does not record its grid: a table of this model's size is read as this model's grid (so a
+        # non-square model loads its own file), any other as a square grid.
+        if patches == self.grid_size[0] * self.grid_size[1]:
+            saved_grid = self.grid_size
+        else:
+            side = math.isqrt(max(patches, 0))
+            if side * side != patches:
+                raise ModelFileError(
+                    f"weights file {str(path)!r}: its position table {tuple(table.shape)} is neither this model's "
+                    f"{self.grid_size[0]}x{self.grid_size[1]} patch grid nor a square one; build the model at the "
+                    "image size the file was saved at and call load_weights"
+                )
+            saved_grid = (side, side)
         head = arrays.get("predictions")
         saved_as = {
             **self._config,
-            "input_shape": (side * self.patch_size, side * self.patch_size, self.inputs[0].shape[-1]),
+            "input_shape": (
+                saved_grid[0] * self.patch_size,
+                saved_grid[1] * self.patch_size,
+                self.inputs[0].shape[-1],
+            ),
             "distilled": "distillation_token" in arrays,
             "include_top": head is not None,
             "num_classes": head[0].shape[-1] if head else self._config["num_classes"],
+            # Pooling holds no weights; the twin takes the one its head (or its lack of one) allows.
+            "pooling": "token" if head else None,
             "weights": None,
         }
-        if not saved_as["include_top"]:
-            saved_as["pooling"] = None
         try:
             twin = VisionTransformer(**saved_as)
             twin.load_weights(path)

@@ -94,6 +94,25 @@ TINY = {
     "lstm_tagger": (dict(SMALL_SEQUENCE, num_classes=3, bidirectional=False), sequences(7, 3)),
     "gru_tagger": (dict(SMALL_TOKENS, num_classes=3), tokens(7, 20)),
     "lstm_forecaster": (dict(input_shape=(7, 3), horizon=3, units=5, num_layers=2), sequences(7, 3)),
+    # The registered ViT/DeiT structure (and DeiT's drop path, off at inference) at 16x16 with patch 4, width 16;
+    # every precision of the small ViT and DeiT is in tests/models/test_vit_exports.py.
+    **{
+        name: (
+            dict(num_classes=3, input_shape=(16, 16, 3), patch_size=4, hidden_dim=16, depth=1, num_heads=2,
+                 mlp_dim=32),
+            images(16, 16, 3),
+        )
+        for name in (
+            "vit_tiny_patch16_224",
+            "vit_small_patch16_224",
+            "vit_base_patch16_224",
+            "deit_tiny_patch16_224",
+            "deit_small_patch16_224",
+            "deit_tiny_distilled_patch16_224",
+            "deit_small_distilled_patch16_224",
+            "deit_base_distilled_patch16_224",
+        )
+    },
     "gru_forecaster": (dict(input_shape=(7, 3), horizon=2, targets=[0, 2], units=5), sequences(7, 3)),
 }
 

@@ -85,3 +85,18 @@ def test_decoder_with_cross_attention_in_a_model():
     # No XLA compile here: the same sublayers compile in the encoder-block (test_encoder_block.py) and GPT-block
     # checks, and the cross-attention path in the translator's jit test (tests/models/test_transformer.py).
     run_model_test(build, [X, ENCODED], expected_output_shape=(2, 6, 16), run_jit_compile_check=False)
+
+
+def test_drop_path_rate_round_trips_and_is_the_identity_at_inference():
+    block = TransformerDecoderBlock(num_heads=2, intermediate_dim=8, cross_attention=False, drop_path_rate=0.3)
+    config = block.get_config()
+    assert config["drop_path_rate"] == 0.3
+    assert TransformerDecoderBlock.from_config(config).get_config() == config
+    plain = TransformerDecoderBlock.from_config({**config, "drop_path_rate": 0.0})
+    x = RNG.normal(size=(32, 6, 16)).astype("float32")
+    expected = to_numpy(plain(x))
+    block(x)
+    block.set_weights(plain.get_weights())
+    np.testing.assert_array_equal(to_numpy(block(x)), expected)
+    # In training some of the 32 examples lose a branch (all 64 branches kept: probability 0.7**64).
+    assert not np.array_equal(to_numpy(block(x, training=True)), expected)

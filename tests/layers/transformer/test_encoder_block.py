@@ -82,3 +82,66 @@ def test_bad_arguments():
 def test_shared_layer_checks():
     init_kwargs = {"num_heads": 2, "intermediate_dim": 8, "activation": "gelu"}
     run_layer_test(TransformerEncoderBlock, init_kwargs, X, expected_output_shape=(2, 6, 16))
+
+
+def copy_of(block, **changes):
+    """A block of the same config with `changes`, holding `block`'s weights."""
+    config = {**block.get_config(), **changes}
+    config.pop("name")
+    other = TransformerEncoderBlock.from_config(config)
+    other(X)
+    other.set_weights(block.get_weights())
+    return other
+
+
+def test_drop_path_rate_zero_is_the_block_as_before():
+    before = TransformerEncoderBlock(num_heads=2, intermediate_dim=8, dropout=0.0, norm_first=True)
+    before(X)
+    assert before.get_config()["drop_path_rate"] == 0.0
+    zero = copy_of(before, drop_path_rate=0.0)
+    for training in (False, True):  # without dropout, training changes nothing either
+        np.testing.assert_array_equal(to_numpy(zero(X, training=training)), to_numpy(before(X, training=training)))
+    # At inference stochastic depth is the identity, whatever the rate.
+    np.testing.assert_array_equal(to_numpy(copy_of(before, drop_path_rate=0.5)(X)), to_numpy(before(X)))
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_drop_path_drops_each_residual_branch_per_example(norm_first):
+    rate = 0.5
+    x = RNG.normal(size=(64, 3, 16)).astype("float32")
+    block = TransformerEncoderBlock(
+        num_heads=2, intermediate_dim=8, dropout=0.0, norm_first=norm_first, drop_path_rate=rate
+    )
+    outputs = to_numpy(block(x, training=True))
+
+    def attention(h):
+        return block.self_attention_layer(h, h)
+
+    def feedforward(h):
+        return block.output_dense(block.intermediate_dense(h))
+
+    def residual(y, norm, branch, kept):
+        if norm_first:
+            return y + kept / (1 - rate) * branch(norm(y))
+        return norm(y + kept / (1 - rate) * branch(y))
+
+    # Each example's output is one of the four ways its two branches can be kept (scaled) or dropped.
+    candidates = [
+        to_numpy(residual(residual(x, block.self_attention_norm, attention, a), block.feedforward_norm, feedforward, f))
+        for a in (0.0, 1.0)
+        for f in (0.0, 1.0)
+    ]
+    errors = np.stack([np.abs(outputs - c).max(axis=(1, 2)) for c in candidates])  # [4, batch]
+    assert errors.min(axis=0).max() < 1e-4
+    chosen = np.bincount(errors.argmin(axis=0), minlength=4)
+    assert (chosen > 0).all(), chosen  # all four occur among 64 examples (each has probability 1/4)
+
+
+def test_drop_path_rate_config_round_trip():
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=8, drop_path_rate=0.25)
+    config = block.get_config()
+    assert config["drop_path_rate"] == 0.25
+    assert TransformerEncoderBlock.from_config(config).get_config() == config
+    with pytest.raises(ConfigError, match=r"drop_path_rate=1\.5 must be in \[0, 1\)"):
+        TransformerEncoderBlock(num_heads=2, intermediate_dim=8, drop_path_rate=1.5)
+
