@@ -179,8 +179,9 @@ def _write_explanations(configs, run, seed, count):
     """`explanations.png`: the first `count` test images with each run's explanation (Grad-CAM for a CNN,
     attention rollout for a Vision Transformer), from `seed`'s runs."""
     from keras_nn.models.vit import VisionTransformer
-    from keras_nn.viz.attention_rollout import attention_rollout, save_explanation_grid
+    from keras_nn.viz.attention_rollout import attention_rollout
     from keras_nn.viz.grad_cam import grad_cam
+    from keras_nn.viz.overlays import save_explanation_grid
 
     first = next(iter(configs.values()))[seed]
     bundle = create_task(first["task"]).load_data(first)
@@ -190,15 +191,16 @@ def _write_explanations(configs, run, seed, count):
         model = load_model_file(run_directory_of(run, name, seed).model)
         if isinstance(model, VisionTransformer):
             _, scores = model.encode(images, return_attention_scores=True)
-            maps = attention_rollout([keras.ops.convert_to_numpy(s) for s in scores], model.num_prefix_tokens)
-            maps = keras.ops.image.resize(maps[..., None], images.shape[1:3], interpolation="bilinear")
-            columns[f"{name}: attention rollout"] = np.clip(keras.ops.convert_to_numpy(maps)[..., 0], 0.0, 1.0)
+            columns[f"{name}: attention rollout"] = attention_rollout(
+                [keras.ops.convert_to_numpy(s) for s in scores], model.num_prefix_tokens, grid_size=model.grid_size
+            )
         else:
             columns[f"{name}: Grad-CAM"] = grad_cam(model, images)
         keras.backend.clear_session()
     save_explanation_grid(
         images, columns, run.explanations_png,
-        title=f"What each model looks at (seed {seed}, first test images; labels {', '.join(str(int(v)) for v in labels)})",
+        titles=[f"label {int(label)}" for label in labels],
+        title=f"What each model looks at: first test images, seed {seed} runs",
     )
 
 

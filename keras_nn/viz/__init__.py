@@ -1,8 +1,8 @@
-"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps, forecasts,
-comparisons of runs over seeds;
-and the Markdown tables of reports."""
+"""Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps and rollout,
+forecasts, comparisons of runs over seeds; and the Markdown tables of reports."""
 
 from keras_nn.viz.attention import plot_attention, plot_attention_heads, romanize
+from keras_nn.viz.attention_rollout import attention_rollout, save_rollout_overlays
 from keras_nn.viz.comparison import plot_comparison_curves
 from keras_nn.viz.confusion import (
     confusion_matrix,
@@ -14,10 +14,13 @@ from keras_nn.viz.curves import plot_history, read_history
 from keras_nn.viz.forecast import plot_forecasts
 from keras_nn.viz.grad_cam import find_last_conv_layer, grad_cam, save_grad_cam_overlays
 from keras_nn.viz.markdown import markdown_table
+from keras_nn.viz.overlays import draw_overlay, save_explanation_grid
 from keras_nn.viz.samples import plot_image_grid, plot_misclassified
 
 __all__ = [
+    "attention_rollout",
     "confusion_matrix",
+    "draw_overlay",
     "find_last_conv_layer",
     "grad_cam",
     "markdown_table",
@@ -32,6 +35,8 @@ __all__ = [
     "read_confusion_csv",
     "read_history",
     "romanize",
+    "save_explanation_grid",
     "save_grad_cam_overlays",
+    "save_rollout_overlays",
     "write_confusion_csv",
 ]

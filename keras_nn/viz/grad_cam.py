@@ -18,16 +18,11 @@ References:
     ICCV 2017, https://arxiv.org/abs/1610.02391.
 """
 
-from pathlib import Path
-
 import keras
-import matplotlib
 import numpy as np
 
 from keras_nn.errors import ConfigError
-
-matplotlib.use("Agg")  # files only; never needs a display
-import matplotlib.pyplot as plt  # noqa: E402
+from keras_nn.viz.overlays import save_explanation_grid
 
 # Layers that never make a good Grad-CAM target: they pool away or only reshape what the convolution saw.
 _SKIPPED = (
@@ -166,59 +161,21 @@ def grad_cam(model, images, class_index=None, layer_name=None, upsample=True):
     return np.asarray(keras.ops.convert_to_numpy(cam), dtype=np.float32)
 
 
-def _show(axis, image):
-    image = np.asarray(image, dtype=np.float32)
-    if image.ndim == 3 and image.shape[-1] == 1:
-        image = image[..., 0]
-    if image.ndim == 2:
-        axis.imshow(image, cmap="gray", vmin=0.0, vmax=max(1.0, float(image.max())), interpolation="nearest")
-    else:
-        axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
-
-
 def save_grad_cam_overlays(images, heatmaps, path, titles=None, title=None, alpha=0.5):
-    """Writes a PNG with one row per image: the image, then each heatmap laid over it.
+    """Writes a PNG with one row per image: the image, then each heatmap laid over it, with a colorbar
+    (`keras_nn.viz.save_explanation_grid`).
 
     Args:
         images: `(N, H, W, C)` images in [0, 1] for display (undo any model normalization first).
         heatmaps: `(N, H, W)` maps in [0, 1] from `grad_cam`, or a mapping `{column title: (N, H, W)}` for
             several maps per image (e.g. the predicted and the true class).
         path: the PNG to write.
-        titles: one line per row shown above the image (e.g. "true 3, predicted 8").
+        titles: one label per row beside the image (e.g. "true 3, predicted 8").
         title: the figure title.
         alpha: heatmap opacity.
 
     Returns:
         The path written.
     """
-    images = np.asarray(images, dtype=np.float32)
     columns = heatmaps if isinstance(heatmaps, dict) else {"Grad-CAM": heatmaps}
-    columns = {name: np.asarray(maps, dtype=np.float32) for name, maps in columns.items()}
-    rows = len(images)
-    if rows == 0:
-        raise ConfigError("save_grad_cam_overlays got no images")
-    for name, maps in columns.items():
-        if maps.shape[0] != rows:
-            raise ConfigError(f"heatmaps {name!r} hold {maps.shape[0]} maps for {rows} images")
-    width = 1 + len(columns)
-    figure, axes = plt.subplots(rows, width, figsize=(2.3 * width, 2.6 * rows + (0.5 if title else 0)), squeeze=False)
-    # imshow puts pixel centres on integers; the heatmap must cover the same area as the image.
-    extent = (-0.5, images.shape[2] - 0.5, images.shape[1] - 0.5, -0.5)
-    for row in range(rows):
-        axis = axes[row][0]
-        _show(axis, images[row])
-        axis.set_title(titles[row] if titles else "image", fontsize=9)
-        for column, (name, maps) in enumerate(columns.items(), start=1):
-            axis = axes[row][column]
-            _show(axis, images[row])
-            axis.imshow(maps[row], cmap="jet", alpha=alpha, vmin=0.0, vmax=1.0, extent=extent, interpolation="bilinear")
-            axis.set_title(name if isinstance(name, str) else str(name), fontsize=9)
-        for axis in axes[row]:
-            axis.set_xticks([])
-            axis.set_yticks([])
-    if title:
-        figure.suptitle(title, fontsize=11)
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return Path(path)
+    return save_explanation_grid(images, columns, path, title=title, titles=titles, alpha=alpha)
