@@ -3,6 +3,7 @@
 from keras_nn.models.alexnet import AlexNet
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import BertClassifier, BertEncoder, BertMaskedLM
+from keras_nn.models.distiller import Distiller
 from keras_nn.models.forecaster import Forecaster
 from keras_nn.models.gpt import GPTDecoder
 from keras_nn.models.inception import InceptionV1
@@ -23,6 +24,7 @@ __all__ = [
     "BertClassifier",
     "BertEncoder",
     "BertMaskedLM",
+    "Distiller",
     "Forecaster",
     "FunctionalModel",
     "GPTDecoder",

@@ -7,6 +7,7 @@ instance (`create_task`), so nothing one run leaves on a task reaches the next.
 from keras_nn.errors import ConfigError
 from keras_nn.training.tasks.base import Task
 from keras_nn.training.tasks.classification import ClassificationTask
+from keras_nn.training.tasks.distillation import DistillationTask
 from keras_nn.training.tasks.forecasting import ForecastingTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
@@ -48,6 +49,7 @@ def resolve_task_options(config):
 for _task_class in (
     ClassificationTask,
     ImageClassificationTask,
+    DistillationTask,
     SequenceClassificationTask,
     TaggingTask,
     ForecastingTask,
@@ -59,6 +61,7 @@ for _task_class in (
 __all__ = [
     "TASKS",
     "ClassificationTask",
+    "DistillationTask",
     "ForecastingTask",
     "ImageClassificationTask",
     "Seq2SeqTask",

@@ -1,4 +1,4 @@
-"""Losses that Keras does not ship: label-smoothed sparse cross-entropy that ignores padding."""
+"""`MaskedSparseCategoricalCrossentropy`: label-smoothed sparse cross-entropy that ignores padding."""
 
 import keras
 from keras import ops
