@@ -118,6 +118,27 @@ def test_existing_output_needs_resume(capsys, trained_run):
     assert_one_line_error(err, "not empty", "--resume")
 
 
+@pytest.mark.parametrize(
+    ("sets", "words"),
+    [
+        (["model.patch_size=5"], ("16x16 is not divisible by patch_size=5", "data.image_size")),
+        (["model.pooling=cls"], ("pooling='cls'", "choose one of")),
+    ],
+)
+def test_a_bad_vision_transformer_exits_2_and_writes_nothing(capsys, tmp_path, sets, words):
+    recipe = tmp_path / "vit.yaml"
+    recipe.write_text(
+        "task: image_classification\n"
+        "model: {name: vit_tiny_patch16_224, depth: 1, hidden_dim: 16, num_heads: 2, mlp_dim: 32}\n"
+        "data: {source: 'embedded:digits', form: image, image_size: [16, 16]}\n"
+    )
+    output = tmp_path / "vit"
+    code, _, err = run_cli(capsys, "train", str(recipe), *[a for s in sets for a in ("--set", s)], "--output", str(output))
+    assert code == 2
+    assert_one_line_error(err, *words)
+    assert not output.exists()
+
+
 def test_bad_usage_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train"])

@@ -30,19 +30,22 @@ import logging
 import statistics
 
 import keras
-import numpy as np
 
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.errors import ConfigError, OutputDirError
 from keras_nn.files import atomic_write_text
+from keras_nn.models.vit import VisionTransformer
 from keras_nn.runs.load import load_model_file
 from keras_nn.runs.recipes import resolve_recipe
 from keras_nn.runs.run_directory import RunDirectory
 from keras_nn.runs.train import train_run
 from keras_nn.training.tasks import create_task
 from keras_nn.viz import markdown_table
+from keras_nn.viz.attention_rollout import attention_rollout
 from keras_nn.viz.comparison import plot_comparison_curves
 from keras_nn.viz.curves import read_history
+from keras_nn.viz.grad_cam import grad_cam
+from keras_nn.viz.overlays import save_explanation_grid
 
 logger = logging.getLogger(__name__)
 
@@ -141,6 +144,12 @@ def _mean_and_spread(values):
     return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
 
 
+def model_label(model_section):
+    """A run's model as the table shows it: the registered name, then the arguments the recipe sets."""
+    arguments = ", ".join(f"{key}={value}" for key, value in model_section.items() if key != "name")
+    return f"{model_section['name']} ({arguments})" if arguments else model_section["name"]
+
+
 def _summary_rows(configs, results):
     rows, table = [], []
     for name, by_seed in results.items():
@@ -151,7 +160,7 @@ def _summary_rows(configs, results):
         config = next(iter(configs[name].values()))
         row = {
             "run": name,
-            "model": config["model"]["name"],
+            "model": model_label(config["model"]),
             "task": config["task"],
             "parameters": first.get("num_parameters"),
             "test_accuracy_mean": None if mean is None else round(mean, 4),
@@ -178,11 +187,6 @@ def _summary_rows(configs, results):
 def _write_explanations(configs, run, seed, count):
     """`explanations.png`: the first `count` test images with each run's explanation (Grad-CAM for a CNN,
     attention rollout for a Vision Transformer), from `seed`'s runs."""
-    from keras_nn.models.vit import VisionTransformer
-    from keras_nn.viz.attention_rollout import attention_rollout
-    from keras_nn.viz.grad_cam import grad_cam
-    from keras_nn.viz.overlays import save_explanation_grid
-
     first = next(iter(configs.values()))[seed]
     bundle = create_task(first["task"]).load_data(first)
     images, labels = bundle.as_numpy("test", limit=count)

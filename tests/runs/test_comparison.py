@@ -90,7 +90,8 @@ def test_a_comparison_trains_every_run_from_every_seed_and_summarizes_them(tmp_p
     block = 2 * (2 * 16) + 4 * (16 * 16 + 16) + (16 * 32 + 32) + (32 * 16 + 16)
     assert table["vit"]["parameters"] == (4 * 4 * 1 * 16 + 16) + 16 + 5 * 16 + block + 2 * 16 + (16 * 10 + 10)
     markdown = (root / "comparison.md").read_text()
-    assert f"| vit | vit_tiny_patch16_224 | image_classification | {table['vit']['parameters']:,} |" in markdown
+    vit_label = "vit_tiny_patch16_224 (patch_size=4, hidden_dim=16, depth=1, num_heads=2, mlp_dim=32)"
+    assert f"| vit | {vit_label} | image_classification | {table['vit']['parameters']:,} |" in markdown
     with Image.open(root / "comparison_curves.png") as image:
         assert image.size[0] > 800
     assert [row[0] for row in summary["rows"]] == ["cnn", "vit"]
@@ -104,3 +105,51 @@ def test_the_cli_rejects_a_bad_comparison_without_writing(tmp_path, capsys):
     assert code == 2
     assert "comparison.seeds" in capsys.readouterr().err
     assert not output.exists()
+
+
+def test_vit_vs_cnn_through_the_cli_distills_from_the_same_seeds_cnn_and_explains(tmp_path, capsys):
+    """The shipped recipe end to end at a tiny size: cnn, then deit taught by that cnn, one seed, one epoch."""
+    output = tmp_path / "vit_vs_cnn"
+    runs = (
+        "{cnn: {model: {name: simple_cnn, filters: [8], dense_units: 0}}, "
+        "deit: {task: distillation, task_options: {teacher: '@cnn'}, model: {name: deit_tiny_distilled_patch16_224, "
+        "patch_size: 4, hidden_dim: 16, depth: 1, num_heads: 2, mlp_dim: 32}}}"
+    )
+    sets = ["data.image_size=null", "training.epochs=1", "comparison.seeds=[5]", "comparison.explain=3",
+            f"comparison.runs={runs}"]
+    assert main(["train", "vit_vs_cnn", "--output", str(output), *[a for s in sets for a in ("--set", s)]]) == 0
+    out = capsys.readouterr().out
+    assert "deit" in out and "distillation" in out  # the table printed at the end
+    deit = json.loads((output / "deit" / "seed_5" / "metrics.json").read_text())
+    cnn = json.loads((output / "cnn" / "seed_5" / "metrics.json").read_text())
+    # The teacher was the cnn run of the same seed: its test accuracy is the cnn run's own.
+    assert deit["teacher_test_accuracy"] == pytest.approx(cnn["test_accuracy"], abs=1e-6)
+    assert deit["distillation"]["teacher"].startswith(str(output / "cnn" / "seed_5"))
+    with Image.open(output / "explanations.png") as image:
+        width, height = image.size
+    assert width > 600 and height > 3 * 150  # three rows: image, cnn Grad-CAM, deit rollout side by side
+
+
+@pytest.mark.slow
+def test_the_cifar10_comparison_runs_on_tfds_mock_data(tmp_path):
+    """vit_vs_cnn_cifar10 as shipped (ResNet-20, DeiT-Ti's width at patch 4, distilled), one seed, one epoch on
+    TFDS mock CIFAR-10 (random images; no download), the ViTs cut to one block to keep it short."""
+    import tensorflow_datasets as tfds
+
+    from keras_nn.runs import load_recipe
+
+    config = load_recipe(
+        "vit_vs_cnn_cifar10",
+        ["training.epochs=1", "comparison.seeds=[0]", "comparison.explain=2", "data.shuffle_buffer=64",
+         "comparison.runs.vit.model.depth=1", "comparison.runs.deit.model.depth=1"],
+    )
+    with tfds.testing.mock_data(num_examples=40):
+        summary = run_comparison(config, tmp_path / "cifar", verbose=0)
+    table = {row["run"]: row for row in json.loads((tmp_path / "cifar" / "comparison.json").read_text())["table"]}
+    # He et al. 2016's 0.27M (Table 6): 269,722 trainable, plus the batch norms' moving means and variances
+    # (2 x (7 x 16 + 6 x 32 + 6 x 64) = 1,376) that metrics.json's count includes.
+    assert table["resnet20"]["parameters"] == 269_722 + 1_376
+    # DeiT-Ti's width at one block on 32x32 inputs in 4x4 patches; the distilled one adds a token, a position, a head.
+    assert table["deit"]["parameters"] - table["vit"]["parameters"] == 192 + 192 + (192 * 10 + 10)
+    assert [row[0] for row in summary["rows"]] == ["resnet20", "vit", "deit"]
+    assert (tmp_path / "cifar" / "explanations.png").is_file()

@@ -188,7 +188,13 @@ class MultiHeadAttention(keras.layers.Layer):
                 0 if cache_update_index is None else cache_update_index,
             )
             attention_mask = merge_masks(attention_mask=attention_mask, causal_mask=causal)
-        output, scores = self._attend(queries, keys, values, attention_mask, training)
+        if return_attention_scores or attention_mask is not None or (self.dropout and training):
+            output, scores = self._attend(queries, keys, values, attention_mask, training)
+        else:
+            # Nothing asks for the weights: Keras' fused attention (two einsums on TensorFlow, the backend's own
+            # kernel elsewhere), as keras.layers.MultiHeadAttention takes it; measured in bench/vit_bench.py.
+            context = ops.dot_product_attention(queries, keys, values, scale=self._inverse_sqrt_key_dim)
+            output, scores = self.output_dense(context), None
         outputs = (
             (output,)
             + ((cache,) if cache is not None else ())

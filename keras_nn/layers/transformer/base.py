@@ -54,8 +54,11 @@ class TransformerBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.key_dim = key_dim
         self.drop_path_rate = float(drop_path_rate)
-        # Stochastic depth on both residual branches (ViT/DeiT); the identity when the rate is 0.
-        self.drop_path = DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path")
+        # Stochastic depth on both residual branches (ViT/DeiT). Made only when used: its seed generator draws
+        # from the global random state, which would change every later initializer's values.
+        self.drop_path = (
+            DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path") if self.drop_path_rate else None
+        )
 
     def _head_size(self, width):
         if self.key_dim is not None:
@@ -103,7 +106,7 @@ class TransformerBlock(keras.layers.Layer):
         outputs = sublayer(norm(x) if self.norm_first else x)
         output, extra = (outputs[0], tuple(outputs[1:])) if isinstance(outputs, tuple) else (outputs, ())
         output = dropout(output, training=training)
-        if self.drop_path_rate:
+        if self.drop_path is not None:
             output = self.drop_path(output, training=training)
         x = ops.add(x, output)
         return (x if self.norm_first else norm(x)), extra

@@ -59,14 +59,14 @@ class TransformerEncoderBlock(TransformerBlock):
         self, inputs, padding_mask=None, attention_mask=None, return_attention_scores=False, training=None
     ):
         mask = merge_masks(padding_mask=padding_mask, attention_mask=attention_mask)
-        x, (scores,) = self._residual(
+        x, scores = self._residual(
             inputs,
             self.self_attention_norm,
             self.self_attention_dropout,
             lambda h: self.self_attention_layer(
-                h, h, attention_mask=mask, return_attention_scores=True, training=training
+                h, h, attention_mask=mask, return_attention_scores=return_attention_scores, training=training
             ),
             training,
         )
         x = self._feedforward(x, training)
-        return (x, scores) if return_attention_scores else x
+        return (x, scores[0]) if return_attention_scores else x
