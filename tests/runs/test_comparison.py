@@ -14,8 +14,8 @@ from keras_nn.errors import ConfigError, OutputDirError
 from keras_nn.runs import RunDirectory, run_comparison
 from keras_nn.runs.comparison import check_comparison, comparison_configs
 
-TINY_VIT = {"name": "vit_tiny_patch16_224", "patch_size": 4, "hidden_dim": 16, "depth": 1, "num_heads": 2, "mlp_dim": 32}
-TINY_DEIT = {**TINY_VIT, "name": "deit_tiny_distilled_patch16_224", "distilled": True}
+TINY_DEIT = {"name": "deit_tiny_distilled_patch16_224", "patch_size": 4, "hidden_dim": 16, "depth": 1, "num_heads": 2,
+             "mlp_dim": 32}
 
 
 def tiny_comparison(runs, seeds=(0, 1), explain=0):
@@ -67,36 +67,53 @@ def test_a_teacher_reference_becomes_the_same_seeds_run_directory(tmp_path):
     assert not (tmp_path / "comparison").exists()
 
 
-def test_a_comparison_trains_every_run_from_every_seed_and_summarizes_them(tmp_path):
-    raw = tiny_comparison(
-        {"cnn": {"model": {"name": "simple_cnn", "filters": [8], "dense_units": 0}}, "vit": {"model": TINY_VIT}},
-        explain=0,
-    )
-    summary = run_comparison(raw, tmp_path / "comparison", verbose=0)
+def test_a_comparison_trains_every_run_from_every_seed_and_summarizes_them(tmp_path, capsys):
+    """vit_vs_cnn through the CLI at a tiny size: cnn, then deit taught by the cnn of the same seed, two seeds,
+    one epoch; the table is recomputed from each run's own metrics.json."""
     root = tmp_path / "comparison"
+    runs = (
+        "{cnn: {model: {name: simple_cnn, filters: [8], dense_units: 0}}, "
+        "deit: {task: distillation, task_options: {teacher: '@cnn'}, model: {name: deit_tiny_distilled_patch16_224, "
+        "patch_size: 4, hidden_dim: 16, depth: 1, num_heads: 2, mlp_dim: 32}}}"
+    )
+    sets = ["data.image_size=null", "training.epochs=1", "comparison.seeds=[0, 1]", "comparison.explain=3",
+            f"comparison.runs={runs}"]
+    assert main(["train", "vit_vs_cnn", "--output", str(root), *[a for s in sets for a in ("--set", s)]]) == 0
+    out = capsys.readouterr().out
+    assert "deit" in out and "distillation" in out  # the table printed at the end
     saved = json.loads((root / "comparison.json").read_text())
     table = {row["run"]: row for row in saved["table"]}
-    for name in ("cnn", "vit"):
-        accuracies = [json.loads((root / name / f"seed_{s}" / "metrics.json").read_text())["test_accuracy"] for s in (0, 1)]
+    metrics = {
+        (name, seed): json.loads((root / name / f"seed_{seed}" / "metrics.json").read_text())
+        for name in ("cnn", "deit")
+        for seed in (0, 1)
+    }
+    for name in ("cnn", "deit"):
+        accuracies = [metrics[name, seed]["test_accuracy"] for seed in (0, 1)]
         assert table[name]["test_accuracy_mean"] == pytest.approx(statistics.fmean(accuracies), abs=1e-4)
         assert table[name]["test_accuracy_std"] == pytest.approx(np.std(accuracies, ddof=1), abs=1e-4)
         assert table[name]["test_accuracy_per_seed"] == {"0": accuracies[0], "1": accuracies[1]}
         assert not (root / name / "seed_0" / "export").exists()
-    # The two seeds are different runs: a ViT's initial weights differ, so its accuracies do not both repeat.
-    configs = [json.loads((root / "vit" / f"seed_{s}" / "metrics.json").read_text()) for s in (0, 1)]
-    assert configs[0] != configs[1]
-    # 8x8x1 images in 4x4 patches of width 16: patch projection, class token, 1 + 4 positions, one block (two
-    # LayerNorms, query/key/value/output projections, a 32-wide MLP), the final LayerNorm, a 10-class head.
+    for seed in (0, 1):
+        # Each deit run was taught by the cnn run of its own seed: the teacher's test accuracy is that run's.
+        assert metrics["deit", seed]["teacher_test_accuracy"] == pytest.approx(metrics["cnn", seed]["test_accuracy"], abs=1e-6)
+        assert metrics["deit", seed]["distillation"]["teacher"].startswith(str(root / "cnn" / f"seed_{seed}"))
+    # The seeds are different runs: the students' losses differ.
+    assert metrics["deit", 0]["test_loss"] != metrics["deit", 1]["test_loss"]
+    # 8x8x1 images in 4x4 patches of width 16: patch projection, class and distillation tokens, 2 + 4 positions,
+    # one block (two LayerNorms, query/key/value/output projections, a 32-wide MLP), the final LayerNorm, two
+    # 10-class heads.
     block = 2 * (2 * 16) + 4 * (16 * 16 + 16) + (16 * 32 + 32) + (32 * 16 + 16)
-    assert table["vit"]["parameters"] == (4 * 4 * 1 * 16 + 16) + 16 + 5 * 16 + block + 2 * 16 + (16 * 10 + 10)
+    assert table["deit"]["parameters"] == (4 * 4 * 1 * 16 + 16) + 2 * 16 + 6 * 16 + block + 2 * 16 + 2 * (16 * 10 + 10)
     markdown = (root / "comparison.md").read_text()
-    vit_label = "vit_tiny_patch16_224 (patch_size=4, hidden_dim=16, depth=1, num_heads=2, mlp_dim=32)"
-    assert f"| vit | {vit_label} | image_classification | {table['vit']['parameters']:,} |" in markdown
+    deit_label = "deit_tiny_distilled_patch16_224 (patch_size=4, hidden_dim=16, depth=1, num_heads=2, mlp_dim=32)"
+    assert f"| deit | {deit_label} | distillation | {table['deit']['parameters']:,} |" in markdown
     with Image.open(root / "comparison_curves.png") as image:
         assert image.size[0] > 800
-    assert [row[0] for row in summary["rows"]] == ["cnn", "vit"]
+    with Image.open(root / "explanations.png") as image:
+        assert image.size[1] > 3 * 150  # three rows of: image, cnn Grad-CAM, deit attention rollout
     with pytest.raises(OutputDirError, match="not empty"):
-        run_comparison(raw, root, verbose=0)
+        run_comparison(json.loads(json.dumps(read_recipe_file("vit_vs_cnn"))), root, verbose=0)
 
 
 def test_the_cli_rejects_a_bad_comparison_without_writing(tmp_path, capsys):
@@ -105,29 +122,6 @@ def test_the_cli_rejects_a_bad_comparison_without_writing(tmp_path, capsys):
     assert code == 2
     assert "comparison.seeds" in capsys.readouterr().err
     assert not output.exists()
-
-
-def test_vit_vs_cnn_through_the_cli_distills_from_the_same_seeds_cnn_and_explains(tmp_path, capsys):
-    """The shipped recipe end to end at a tiny size: cnn, then deit taught by that cnn, one seed, one epoch."""
-    output = tmp_path / "vit_vs_cnn"
-    runs = (
-        "{cnn: {model: {name: simple_cnn, filters: [8], dense_units: 0}}, "
-        "deit: {task: distillation, task_options: {teacher: '@cnn'}, model: {name: deit_tiny_distilled_patch16_224, "
-        "patch_size: 4, hidden_dim: 16, depth: 1, num_heads: 2, mlp_dim: 32}}}"
-    )
-    sets = ["data.image_size=null", "training.epochs=1", "comparison.seeds=[5]", "comparison.explain=3",
-            f"comparison.runs={runs}"]
-    assert main(["train", "vit_vs_cnn", "--output", str(output), *[a for s in sets for a in ("--set", s)]]) == 0
-    out = capsys.readouterr().out
-    assert "deit" in out and "distillation" in out  # the table printed at the end
-    deit = json.loads((output / "deit" / "seed_5" / "metrics.json").read_text())
-    cnn = json.loads((output / "cnn" / "seed_5" / "metrics.json").read_text())
-    # The teacher was the cnn run of the same seed: its test accuracy is the cnn run's own.
-    assert deit["teacher_test_accuracy"] == pytest.approx(cnn["test_accuracy"], abs=1e-6)
-    assert deit["distillation"]["teacher"].startswith(str(output / "cnn" / "seed_5"))
-    with Image.open(output / "explanations.png") as image:
-        width, height = image.size
-    assert width > 600 and height > 3 * 150  # three rows: image, cnn Grad-CAM, deit rollout side by side
 
 
 @pytest.mark.slow
