@@ -34,14 +34,13 @@ import keras
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.errors import ConfigError, OutputDirError
 from keras_nn.files import atomic_write_text
-from keras_nn.models.vit import VisionTransformer
 from keras_nn.runs.load import load_model_file
 from keras_nn.runs.recipes import resolve_recipe
 from keras_nn.runs.run_directory import RunDirectory
 from keras_nn.runs.train import train_run
 from keras_nn.training.tasks import create_task
 from keras_nn.viz import markdown_table
-from keras_nn.viz.attention_rollout import attention_rollout
+from keras_nn.viz.attention_rollout import is_vision_transformer, model_attention_rollout
 from keras_nn.viz.comparison import plot_comparison_curves
 from keras_nn.viz.curves import read_history
 from keras_nn.viz.grad_cam import grad_cam
@@ -193,11 +192,8 @@ def _write_explanations(configs, run, seed, count):
     columns = {}
     for name in configs:
         model = load_model_file(run_directory_of(run, name, seed).model)
-        if isinstance(model, VisionTransformer):
-            _, scores = model.encode(images, return_attention_scores=True)
-            columns[f"{name}: attention rollout"] = attention_rollout(
-                [keras.ops.convert_to_numpy(s) for s in scores], model.num_prefix_tokens, grid_size=model.grid_size
-            )
+        if is_vision_transformer(model):
+            columns[f"{name}: attention rollout"] = model_attention_rollout(model, images)
         else:
             columns[f"{name}: Grad-CAM"] = grad_cam(model, images)
         keras.backend.clear_session()

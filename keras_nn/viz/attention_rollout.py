@@ -119,6 +119,19 @@ def attention_rollout(attention_maps, num_prefix_tokens=1, head_fusion="mean", g
     return flow.reshape(batch, rows, columns).astype(np.float32)
 
 
+def is_vision_transformer(model):
+    """True for a model that `model_attention_rollout` can explain (a keras-nn `VisionTransformer`: it replays
+    its encoder with `encode(images, return_attention_scores=True)`)."""
+    return callable(getattr(model, "encode", None)) and hasattr(model, "num_prefix_tokens") and hasattr(model, "grid_size")
+
+
+def model_attention_rollout(model, images, head_fusion="mean"):
+    """`attention_rollout` of a keras-nn `VisionTransformer` on `images` `(N, H, W, C)`: `[N, rows, columns]`."""
+    _, scores = model.encode(images, return_attention_scores=True)
+    scores = [np.asarray(layer.numpy() if hasattr(layer, "numpy") else layer) for layer in scores]
+    return attention_rollout(scores, model.num_prefix_tokens, head_fusion=head_fusion, grid_size=model.grid_size)
+
+
 def save_rollout_overlays(images, maps, path, titles=None, title=None):
     """Writes a PNG with one row per image: the image, then its attention rollout laid over it, with a colorbar.
 

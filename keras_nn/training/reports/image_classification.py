@@ -1,5 +1,5 @@
 """The report of an image classification run: confusion matrix, per-class scores, misclassified images,
-Grad-CAM, and `report.md` tying them together."""
+Grad-CAM (attention rollout for a Vision Transformer), and `report.md` tying them together."""
 
 import logging
 
@@ -20,11 +20,12 @@ from keras_nn.viz import (
     save_grad_cam_overlays,
     write_confusion_csv,
 )
+from keras_nn.viz.attention_rollout import is_vision_transformer, model_attention_rollout
 
 logger = logging.getLogger(__name__)
 
 
-def write_image_classification_report(model, bundle, config, run, metrics, fit=None):
+def write_image_classification_report(model, bundle, config, run, metrics, fit=None, explanations=None):
     """Writes the report of an image classification run into the run directory `run`; returns extra metrics.
 
     Files: the confusion matrix (`confusion_matrix.png` / `.csv`), `misclassified.png`, `grad_cam.png` (Grad-CAM
@@ -38,6 +39,11 @@ def write_image_classification_report(model, bundle, config, run, metrics, fit=N
         run: the `keras_nn.runs.RunDirectory` to write into.
         metrics: the run's metrics so far (for the tables).
         fit: what the fit recorded (seconds, epochs, phases), for the training section.
+        explanations: more columns of the explanation figure, `{title: explain(images) -> (N, h, w) maps}` (the
+            distillation task adds its teacher's Grad-CAM).
+
+    A Vision Transformer has no convolutional feature map: its images are explained by attention rollout
+    (`explanations.png`) instead of Grad-CAM (`grad_cam.png`).
     """
     options = config["task_options"]
     split, dataset = ("test", bundle.test) if bundle.test is not None else ("val", bundle.validation)
@@ -101,28 +107,39 @@ def write_image_classification_report(model, bundle, config, run, metrics, fit=N
 
     cam_layer = None
     cam_note = ""
+    rollout = is_vision_transformer(model)
     if len(cams):
         batch = np.stack([images[i] for i in cams])
+        row_titles = [f"true {names[y_true[i]]}, pred {names[y_pred[i]]}" + (" (wrong)" if y_true[i] != y_pred[i] else "")
+                      for i in cams]
         try:
-            cam_layer = options["report"]["grad_cam_layer"] or find_last_conv_layer(model)
-            maps = {
-                "Grad-CAM, predicted class": grad_cam(model, batch, class_index=y_pred[cams], layer_name=cam_layer),
-                "Grad-CAM, true class": grad_cam(model, batch, class_index=y_true[cams], layer_name=cam_layer),
-            }
+            if rollout:
+                # A Vision Transformer has no convolutional feature map for Grad-CAM: attention rollout says which
+                # patches its class token drew on.
+                maps = {"attention rollout": model_attention_rollout(model, batch)}
+            else:
+                cam_layer = options["report"]["grad_cam_layer"] or find_last_conv_layer(model)
+                maps = {
+                    "Grad-CAM, predicted class": grad_cam(model, batch, class_index=y_pred[cams], layer_name=cam_layer),
+                    "Grad-CAM, true class": grad_cam(model, batch, class_index=y_true[cams], layer_name=cam_layer),
+                }
+            for column, explain in (explanations or {}).items():
+                maps[column] = explain(batch)
             save_grad_cam_overlays(
-                denormalize_images(batch, to_show), maps, run.grad_cam_png,
-                titles=[f"true {names[y_true[i]]}, pred {names[y_pred[i]]}" + (" (wrong)" if y_true[i] != y_pred[i] else "")
-                        for i in cams],
-                title=f"Grad-CAM at layer {cam_layer!r}",
+                denormalize_images(batch, to_show), maps, run.explanations_png if rollout else run.grad_cam_png,
+                titles=row_titles,
+                title="Attention rollout (Abnar & Zuidema 2020)" + (" beside the " + ", ".join(explanations) if explanations else "")
+                if rollout else f"Grad-CAM at layer {cam_layer!r}",
             )
         except ConfigError as error:
-            cam_note = f"Grad-CAM was skipped: {error}"
+            cam_note = f"{'Attention rollout' if rollout else 'Grad-CAM'} was skipped: {error}"
             logger.warning(cam_note)
 
     write_report_md(
         run, config=config, bundle=bundle, metrics={**metrics, **extra}, split=split,
         wrong=len(wrong), total=len(y_true), matrix=matrix, fit=fit or {}, cam_layer=cam_layer,
         cam_note=cam_note, cam_count=len(cams) if not cam_note else 0, misclassified_shown=len(wanted),
+        rollout_columns=["attention rollout", *(explanations or {})] if rollout else None,
     )
     return extra
 
@@ -162,7 +179,7 @@ def _fmt(value, digits=4):
 
 
 def write_report_md(run, *, config, bundle, metrics, split, wrong, total, matrix, fit, cam_layer, cam_note, cam_count,
-                    misclassified_shown):
+                    misclassified_shown, rollout_columns=None):
     """Writes the run's `report.md` (`run.report`): the numbers, the figures and what they show."""
     names = list(bundle.class_names)
     split_name = "test" if split == "test" else "validation"
@@ -250,8 +267,16 @@ def write_report_md(run, *, config, bundle, metrics, split, wrong, total, matrix
     else:
         lines += [f"No {split_name} image is misclassified; "
                   f"[{run.misclassified_png.name}]({run.misclassified_png.name}) shows a few correct ones."]
-    lines += ["", "## Grad-CAM", ""]
-    if cam_count:
+    if rollout_columns:
+        lines += ["", "## Attention rollout", ""]
+    else:
+        lines += ["", "## Grad-CAM", ""]
+    if cam_count and rollout_columns:
+        lines += [f"![attention rollout]({run.explanations_png.name})", "",
+                  f"Attention rollout (Abnar & Zuidema 2020) for {cam_count} test images, the misclassified ones first "
+                  "(marked wrong): the class token's attention followed down through every block to the patches (red: "
+                  f"drawn on most, blue: not at all). Columns: {', '.join(rollout_columns)}."]
+    elif cam_count:
         lines += [f"![Grad-CAM overlays]({run.grad_cam_png.name})", "",
                   f"Grad-CAM (Selvaraju et al. 2017) at layer `{cam_layer}` for {cam_count} test images, the misclassified "
                   "ones first (marked wrong), then correctly classified ones: where the model found evidence for the "

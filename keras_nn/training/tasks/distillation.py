@@ -26,6 +26,7 @@ from keras_nn.losses import DistillationLoss
 from keras_nn.losses.distillation import DISTILLATION_MODES
 from keras_nn.models import Distiller, VisionTransformer, get_model_entry, list_models
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
+from keras_nn.viz import grad_cam
 
 # The file a run directory keeps its trained model in (`keras_nn.runs.RunDirectory.model`, which training
 # cannot import: the run layer sits above it).
@@ -111,6 +112,16 @@ class DistillationTask(ImageClassificationTask):
             },
         }
         return {**super().report(model, bundle, config, run, {**metrics, **extra}), **extra}
+
+    def explanations(self, model):
+        """The teacher's Grad-CAM beside the student's attention rollout, on the same test images."""
+
+        def teacher_grad_cam(images):
+            if self.distiller.teacher_size is not None:
+                images = keras.ops.image.resize(images, self.distiller.teacher_size)
+            return grad_cam(self.teacher, images)
+
+        return {"teacher Grad-CAM": teacher_grad_cam}
 
     def teacher_accuracy(self, dataset):
         """The teacher's accuracy on `dataset` (batches of student-sized images and labels), rounded."""

@@ -208,7 +208,13 @@ class ImageClassificationTask(ClassificationTask):
     # ------------------------------------------------------------------------------------------------ report
 
     def report(self, model, bundle, config, run, metrics):
-        return write_image_classification_report(model, bundle, config, run, metrics, fit=self.last_fit)
+        return write_image_classification_report(
+            model, bundle, config, run, metrics, fit=self.last_fit, explanations=self.explanations(model)
+        )
+
+    def explanations(self, model):
+        """Columns the report's explanation figure adds beside the model's own: `{title: explain(images)}`."""
+        return {}
 
 
 def _phase_config(config, epochs, learning_rate=None):
