@@ -5,8 +5,8 @@ import re
 import keras
 import numpy as np
 import pytest
-from PIL import Image
 import yaml
+from PIL import Image
 from sklearn.metrics import accuracy_score
 
 import keras_nn
