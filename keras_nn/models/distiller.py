@@ -77,11 +77,13 @@ class Distiller(keras.Model):
         self.accuracy_tracker = keras.metrics.SparseCategoricalAccuracy(name="accuracy")
         self.built = True
 
+    def teacher_inputs(self, images):
+        """Images at the student's size, resized to the teacher's input size where the two differ."""
+        return images if self.teacher_size is None else ops.image.resize(images, self.teacher_size)
+
     def teacher_logits(self, images):
         """The frozen teacher's logits `[batch, classes]` (float32, no gradient) for images at the student's size."""
-        if self.teacher_size is not None:
-            images = ops.image.resize(images, self.teacher_size)
-        outputs = ops.cast(self.teacher(images, training=False), "float32")
+        outputs = ops.cast(self.teacher(self.teacher_inputs(images), training=False), "float32")
         if self.teacher_probabilities:
             # log p = z - logsumexp(z) is the logits up to a per-example constant, so softmax(log p / tau) equals
             # softmax(z / tau) and the argmax is the same: KL and the hard label are unchanged.

@@ -203,6 +203,8 @@ class VisionTransformer(FunctionalModel):
         self.patch_size = patch_size
         self.grid_size = grid_size
         self.depth = depth
+        # What `encode` replays: the names `_encoder_layers` gave the layers it built for the graph above.
+        self.encoder_layer_names = tuple(layers)
         if weights is not None:
             if not isinstance(weights, (str, os.PathLike)):
                 raise ConfigError(f"weights={weights!r} must be None or the path of a weights file")
@@ -211,12 +213,7 @@ class VisionTransformer(FunctionalModel):
     # ---------------------------------------------------------------------------------------------- replays
 
     def _layers_by_name(self):
-        names = ["patch_embedding", "class_token", "position_embedding", "add_position_embedding",
-                 "embedding_dropout", "encoder_norm"]
-        names += [f"encoder_block_{index + 1}" for index in range(self.depth)]
-        if self.distilled:
-            names.append("distillation_token")
-        return {name: self.get_layer(name) for name in names}
+        return {name: self.get_layer(name) for name in self.encoder_layer_names}
 
     def encode(self, images, training=None, return_attention_scores=False):
         """The encoder's normalized output tokens `[batch, prefix + patches, D]` for `images`; with

@@ -116,12 +116,7 @@ class DistillationTask(ImageClassificationTask):
     def explanations(self, model):
         """The teacher's Grad-CAM beside the student's attention rollout, on the same test images."""
 
-        def teacher_grad_cam(images):
-            if self.distiller.teacher_size is not None:
-                images = keras.ops.image.resize(images, self.distiller.teacher_size)
-            return grad_cam(self.teacher, images)
-
-        return {"teacher Grad-CAM": teacher_grad_cam}
+        return {"teacher Grad-CAM": lambda images: grad_cam(self.teacher, self.distiller.teacher_inputs(images))}
 
     def teacher_accuracy(self, dataset):
         """The teacher's accuracy on `dataset` (batches of student-sized images and labels), rounded."""
