@@ -10,14 +10,18 @@ MERGE_MODES = ("concat", "sum", "ave", "mul", None)
 
 def _renamed(layer, prefix, **changes):
     """A fresh copy of `layer` (same config, new weights) named `prefix + name`, with config `changes`."""
-    config = keras.saving.serialize_keras_object(layer)
+    # From the layer's own config, not a serialize/deserialize round trip: inside `load_model`'s object-sharing
+    # scope, serializing one layer twice (forward, then backward) marks it as shared by `id(layer)`, and once that
+    # layer is freed a later layer can reuse its id and be handed the earlier Bidirectional's backward copy
+    # (seen as "got True for both" on a loaded stacked bidirectional model).
+    config = dict(layer.get_config())
     name = layer.name
     for old in ("forward_", "backward_"):
         if name.startswith(old):
             name = name[len(old) :]
-    config["config"]["name"] = f"{prefix}{name}"
-    config["config"].update(changes)
-    return keras.saving.deserialize_keras_object(config)
+    config["name"] = f"{prefix}{name}"
+    config.update(changes)
+    return type(layer).from_config(config)
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")

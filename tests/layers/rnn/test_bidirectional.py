@@ -72,3 +72,19 @@ def test_bidirectional_errors():
         layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3, go_backwards=True, return_sequences=True))
     with pytest.raises(ConfigError, match="recurrent layer"):
         layers.Bidirectional(keras.layers.Dense(3))
+
+
+@pytest.mark.parametrize("kind", ["keras_nn", "keras"])
+def test_bidirectional_copies_are_fresh_inside_load_models_object_sharing_scope(kind):
+    # load_model deserializes inside this scope; wrapping one layer object twice there is how a reused id
+    # handed a later Bidirectional the earlier one's backward copy (go_backwards True for both directions).
+    from keras.src.saving.serialization_lib import ObjectSharingScope
+
+    gru = layers.GRU(3, return_sequences=True) if kind == "keras_nn" else keras.layers.GRU(3, return_sequences=True)
+    with ObjectSharingScope():
+        first = layers.Bidirectional(gru)
+        second = layers.Bidirectional(gru)
+    for wrapper in (first, second):
+        assert (wrapper.forward_layer.go_backwards, wrapper.backward_layer.go_backwards) == (False, True)
+    assert second.forward_layer is not first.backward_layer
+    assert type(second.forward_layer) is type(gru)
