@@ -20,7 +20,7 @@ class RunDirectory:
     `text_vocabulary` (vocabulary.txt) and `class_names` (classes.json) of a text classifier; `tagging_report`;
     `forecast_png`; `char_vocabularies` (vocabulary.json) of a seq2seq run; `subwords` and `translation_lengths`
     (translation.json) of a translator; `samples` (samples.tsv), `attention_png` and `attention_dir` of the
-    decoding tasks.
+    decoding tasks; `precision_recall_png` and `detections_png` (detection).
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
     `comparison_json`, `comparison_md`, `comparison_curves_png`, `explanations_png` (a comparison of runs over
@@ -60,6 +60,8 @@ class RunDirectory:
         self.samples = root / "samples.tsv"
         self.attention_png = root / "attention.png"
         self.attention_dir = root / "attention"
+        self.precision_recall_png = root / "precision_recall.png"
+        self.detections_png = root / "detections.png"
 
         self.ablation_json = root / "ablation.json"
         self.ablation_md = root / "ablation.md"

@@ -7,6 +7,7 @@ instance (`create_task`), so nothing one run leaves on a task reaches the next.
 from keras_nn.errors import ConfigError
 from keras_nn.training.tasks.base import Task
 from keras_nn.training.tasks.classification import ClassificationTask
+from keras_nn.training.tasks.detection import DetectionTask
 from keras_nn.training.tasks.distillation import DistillationTask
 from keras_nn.training.tasks.forecasting import ForecastingTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
@@ -55,12 +56,14 @@ for _task_class in (
     ForecastingTask,
     Seq2SeqTask,
     TranslationTask,
+    DetectionTask,
 ):
     register_task(_task_class)
 
 __all__ = [
     "TASKS",
     "ClassificationTask",
+    "DetectionTask",
     "DistillationTask",
     "ForecastingTask",
     "ImageClassificationTask",
