@@ -7,6 +7,7 @@ import numpy as np
 
 from keras_nn.errors import DataError, ShapeError
 from keras_nn.files import save_figure
+from keras_nn.viz.samples import as_image_batch, draw_images
 
 matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
@@ -37,11 +38,7 @@ def plot_detections(images, true_boxes, detections, class_names, path, title=Non
     Returns:
         The path written.
     """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if images.ndim not in (3, 4) or len(images) == 0:
-        raise ShapeError(f"plot_detections needs a non-empty batch of (H, W) or (H, W, C) images; got {images.shape}")
+    images = as_image_batch(images, "plot_detections")
     count = min(len(images), max_images)
     truth = [np.asarray(boxes, dtype=np.float32) for boxes in true_boxes[:count]] if true_boxes is not None else None
     if truth is not None and (len(truth) < count or any(b.ndim != 2 or b.shape[-1] != 5 for b in truth)):
@@ -66,15 +63,8 @@ def plot_detections(images, true_boxes, detections, class_names, path, title=Non
     legend_height = 0.25 * math.ceil((len(class_names) + 2) / legend_columns) + 0.2  # inches under the grid
     figure_height = cell * rows + legend_height + (0.4 if title else 0.0)
     figure, axes = plt.subplots(rows, columns, figsize=(max(cell * columns, 5.2), figure_height), squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.set_xticks([])
-        axis.set_yticks([])
-        if index >= count:
-            axis.axis("off")
-            continue
-        image = np.clip(images[index], 0.0, 1.0)
-        height, width = image.shape[:2]
-        axis.imshow(image, cmap="gray" if image.ndim == 2 else None, vmin=0.0, vmax=1.0, interpolation="nearest")
+    for index, axis in enumerate(draw_images(axes, images[:count])):
+        height, width = images[index].shape[:2]
         # imshow puts pixel centres on integers, so the image spans -0.5 .. size - 0.5.
         scale = np.array([width, height, width, height])
         for row in truth[index] if truth is not None else []:

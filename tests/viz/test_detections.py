@@ -4,25 +4,11 @@ from matplotlib import colormaps
 from matplotlib.patches import Rectangle
 from PIL import Image
 
-import keras_nn.viz.detections as detections_module
 from keras_nn.errors import DataError
 from keras_nn.viz import plot_detections
 
 NAMES = ["circle", "square", "triangle"]
 
-
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures handed to save_figure, kept for inspection (the function closes them after saving)."""
-    figures = []
-    real = detections_module.save_figure
-
-    def keep(figure, path, **kwargs):
-        figures.append(figure)
-        return real(figure, path, **kwargs)
-
-    monkeypatch.setattr(detections_module, "save_figure", keep)
-    return figures
 
 
 def scene():
@@ -49,12 +35,12 @@ def boxes_of(axis, linestyle):
     return [patch for patch in axis.patches if isinstance(patch, Rectangle) and patch.get_linestyle() == linestyle]
 
 
-def test_predicted_boxes_are_solid_and_labelled_true_boxes_dashed(tmp_path, drawn):
+def test_predicted_boxes_are_solid_and_labelled_true_boxes_dashed(tmp_path, saved_figures):
     images, true_boxes, detections = scene()
     path = plot_detections(images, true_boxes, detections, NAMES, tmp_path / "det.png", "test scenes", max_images=2)
     with Image.open(path) as image:
         assert image.format == "PNG" and min(image.size) >= 200
-    figure = drawn[0]
+    figure = saved_figures[0]
     assert figure.get_suptitle() == "test scenes"
     shown = [axis for axis in figure.axes if axis.images]
     assert len(shown) == 2, "max_images=2 of 3"

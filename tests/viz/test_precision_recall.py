@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import keras_nn.viz.precision_recall as precision_recall_module
 from keras_nn.errors import ConfigError
 from keras_nn.viz import plot_precision_recall
 
@@ -17,21 +16,8 @@ CURVES = {
 }
 
 
-@pytest.fixture
-def drawn(monkeypatch):
-    """The figures handed to save_figure, kept for inspection (the function closes them after saving)."""
-    figures = []
-    real = precision_recall_module.save_figure
 
-    def keep(figure, path, **kwargs):
-        figures.append(figure)
-        return real(figure, path, **kwargs)
-
-    monkeypatch.setattr(precision_recall_module, "save_figure", keep)
-    return figures
-
-
-def test_one_curve_per_class_with_its_ap_in_the_legend(tmp_path, drawn):
+def test_one_curve_per_class_with_its_ap_in_the_legend(tmp_path, saved_figures):
     path = plot_precision_recall(CURVES, tmp_path / "pr.png", title="shapes, test split")
     assert path == tmp_path / "pr.png"
     with Image.open(path) as image:
@@ -41,7 +27,7 @@ def test_one_curve_per_class_with_its_ap_in_the_legend(tmp_path, drawn):
     os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o666 & ~umask, "ordinary file permissions"
 
-    (axis,) = drawn[0].axes
+    (axis,) = saved_figures[0].axes
     assert axis.get_title() == "shapes, test split\nIoU 0.50, mAP 0.917"  # (1 + 0.835) / 2
     assert axis.get_xlabel() == "recall" and axis.get_ylabel() == "precision"
     assert axis.get_xlim() == (0.0, 1.0) and axis.get_ylim()[0] == 0.0
