@@ -20,3 +20,12 @@ def save_model(model, path):
     model.save(temporary)
     os.replace(temporary, path)
     return path
+
+
+def save_figure(figure, path, dpi=110):
+    """Saves a matplotlib figure as a PNG through a temporary file beside `path` and a rename; returns the path."""
+    path = Path(path)
+    temporary = path.with_name(f".{path.stem}.tmp.png")
+    figure.savefig(temporary, format="png", dpi=dpi)
+    os.replace(temporary, path)
+    return path

@@ -20,13 +20,14 @@ EDGE_KIT = ROOT / "export"
 BOTTOM = {"config", "errors", "files", "version"}
 ALLOWED = {
     "cli": None,  # the top: anything
-    "runs": {"training", "export", "data", "models", "layers", "samplers", "losses", "schedules", "viz", "edge"},
-    "training": {"data", "models", "layers", "samplers", "losses", "schedules", "viz"},
+    "runs": {"training", "export", "data", "models", "layers", "samplers", "losses", "metrics", "schedules", "viz", "edge"},
+    "training": {"data", "models", "layers", "samplers", "losses", "metrics", "schedules", "viz"},
     "export": {"models", "layers", "edge"},
     "models": {"layers", "samplers"},
     "data": set(),
     "viz": set(),
     "losses": set(),
+    "metrics": set(),
     "schedules": set(),
     "samplers": set(),
     "layers": set(),

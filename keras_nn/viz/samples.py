@@ -13,6 +13,38 @@ matplotlib.use("Agg")  # files only; never needs a display
 import matplotlib.pyplot as plt  # noqa: E402
 
 
+def as_image_batch(images, caller):
+    """`images` as float32 `(N, H, W)` or `(N, H, W, 3)` (a channel of 1 dropped), checked non-empty for `caller`."""
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 4 and images.shape[-1] == 1:
+        images = images[..., 0]
+    if images.ndim not in (3, 4) or len(images) == 0:
+        raise ConfigError(f"{caller} needs a non-empty batch of (H, W) or (H, W, C) images; got {images.shape}")
+    return images
+
+
+def draw_images(axes, images):
+    """Shows `images` in the cells of a grid of `axes`, row by row, without ticks; the cells left over are blanked.
+
+    Returns:
+        The axes used, in image order.
+    """
+    used = []
+    for index, axis in enumerate(axes.flat):
+        axis.set_xticks([])
+        axis.set_yticks([])
+        if index >= len(images):
+            axis.axis("off")
+            continue
+        image = images[index]
+        if image.ndim == 2:
+            axis.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
+        else:
+            axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+        used.append(axis)
+    return used
+
+
 def plot_image_grid(images, path, titles=None, title=None, columns=None, title_colors=None):
     """Writes a grid of images, each with a small title.
 
@@ -27,11 +59,7 @@ def plot_image_grid(images, path, titles=None, title=None, columns=None, title_c
     Returns:
         The path written.
     """
-    images = np.asarray(images, dtype=np.float32)
-    if images.ndim == 4 and images.shape[-1] == 1:
-        images = images[..., 0]
-    if images.ndim not in (3, 4) or len(images) == 0:
-        raise ConfigError(f"plot_image_grid needs a non-empty batch of (H, W) or (H, W, C) images; got {images.shape}")
+    images = as_image_batch(images, "plot_image_grid")
     count = len(images)
     columns = columns or min(count, max(1, math.ceil(math.sqrt(count))))
     rows = math.ceil(count / columns)
@@ -42,17 +70,7 @@ def plot_image_grid(images, path, titles=None, title=None, columns=None, title_c
         title = textwrap.fill(title, width=int(width * 11))
     title_height = 0.3 * (title.count("\n") + 1) + 0.2 if title else 0
     figure, axes = plt.subplots(rows, columns, figsize=(width, (cell + 0.18 * lines) * rows + title_height), squeeze=False)
-    for index, axis in enumerate(axes.flat):
-        axis.set_xticks([])
-        axis.set_yticks([])
-        if index >= count:
-            axis.axis("off")
-            continue
-        image = images[index]
-        if image.ndim == 2:
-            axis.imshow(image, cmap="gray", vmin=0.0, vmax=1.0, interpolation="nearest")
-        else:
-            axis.imshow(np.clip(image, 0.0, 1.0), interpolation="nearest")
+    for index, axis in enumerate(draw_images(axes, images)):
         if titles:
             color = title_colors[index] if title_colors else "black"
             axis.set_title(titles[index], fontsize=8, color=color)
