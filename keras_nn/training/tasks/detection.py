@@ -234,7 +234,7 @@ def write_detection_report(run, config, bundle, metrics, coco, split, skipped=()
         markdown_table(
             ["class", "AP@0.5", "AP@[.5:.95]", "true boxes"],
             [[name, _format(coco["per_class_ap_50"].get(name)), _format(coco["per_class_ap_50_95"].get(name)),
-              coco.get("true_boxes_per_class", {}).get(name, "")] for name in bundle.class_names],
+              coco["num_true"].get(name, 0)] for name in bundle.class_names],
             align=["left", "right", "right", "right"],
         ),
         "",
