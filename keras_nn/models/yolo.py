@@ -26,13 +26,14 @@ def conv_bn_leaky(x, width, name, batch_norm_momentum):
     return keras.layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
 
 
-def darknet_tiny(input_shape, filters, batch_norm_momentum):
-    """The Tiny YOLO v1 convolution stack as a functional model named `backbone` (stride 64)."""
+def darknet_tiny(input_shape, filters, batch_norm_momentum, pools=DARKNET_TINY_POOLS):
+    """The Tiny YOLO v1 convolution stack as a functional model named `backbone` (stride `2**pools`, 64 as
+    darknet's); the first `pools` of the six pooled convolutions keep their 2x2/2 max pool."""
     images = keras.Input(shape=input_shape, name="images")
     x = images
     for index, width in enumerate(filters, start=1):
         x = conv_bn_leaky(x, width, f"conv{index}", batch_norm_momentum)
-        if index <= DARKNET_TINY_POOLS:
+        if index <= pools:
             x = keras.layers.MaxPooling2D(2, strides=2, name=f"pool{index}")(x)
     return keras.Model(images, x, name="backbone")
 
@@ -91,11 +92,13 @@ class YOLO(FunctionalModel):
 
     Args:
         backbone: one of `"darknet_tiny"`, `"mobilenet_v2"`, `"resnet18"`, `"resnet50"`.
-        input_shape: `(size, size, 3)`, a multiple of the backbone's stride (64 darknet_tiny, 32 otherwise).
+        input_shape: `(size, size, 3)`, a multiple of the backbone's stride (`2**pools` darknet_tiny, 32 otherwise).
         num_classes: `C`.
         boxes_per_cell: `B`.
         head_filters: widths of the 3x3 convolutions between the backbone and the `YoloHead` (may be empty).
         width_multiplier: darknet_tiny's width scale (ignored when `filters` is given).
+        pools: how many of darknet_tiny's six pooled convolutions keep their 2x2/2 max pool (6, darknet's: stride
+            64); fewer give a finer grid at a small input (4: stride 16, a 128x128 input gives an 8x8 grid).
         filters: darknet_tiny's eight widths (six pooled convolutions, then two).
         backbone_arguments: extra `create_model` arguments of a registry backbone (`{"alpha": 0.35}`).
         input_scaling: `"unit"` (images as they are, [0, 1]) or `"symmetric"` (to [-1, 1], what keras.applications'
@@ -135,6 +138,7 @@ class YOLO(FunctionalModel):
         head_filters=(),
         width_multiplier=1.0,
         filters=None,
+        pools=DARKNET_TINY_POOLS,
         backbone_arguments=None,
         input_scaling=None,
         weights=None,
@@ -153,7 +157,11 @@ class YOLO(FunctionalModel):
         check_choice("input_scaling", scaling, INPUT_SCALINGS)
         if backbone_arguments is not None and not isinstance(backbone_arguments, dict):
             raise ConfigError(f"backbone_arguments={backbone_arguments!r} must be a dict of create_model arguments")
-        stride = 2**DARKNET_TINY_POOLS if backbone == "darknet_tiny" else 32
+        if backbone == "darknet_tiny" and (
+            not isinstance(pools, int) or isinstance(pools, bool) or not 0 <= pools <= DARKNET_TINY_POOLS
+        ):
+            raise ConfigError(f"pools={pools!r} must be an int from 0 to {DARKNET_TINY_POOLS} (darknet's: 6)")
+        stride = 2**pools if backbone == "darknet_tiny" else 32
         input_shape = check_input_shape(name, input_shape, rank=3, min_size=stride)
         if input_shape[0] != input_shape[1] or input_shape[0] % stride:
             raise ShapeError(
@@ -162,7 +170,7 @@ class YOLO(FunctionalModel):
             )
 
         if backbone == "darknet_tiny":
-            features = darknet_tiny(input_shape, darknet_filters(filters, width_multiplier), batch_norm_momentum)
+            features = darknet_tiny(input_shape, darknet_filters(filters, width_multiplier), batch_norm_momentum, pools)
         else:
             # create_model's own first argument is `name`; the entry's builder takes the model name.
             entry = get_model_entry(backbone)
