@@ -31,9 +31,13 @@ def tfds_boxes(bbox, label, max_boxes: int) -> tf.Tensor:
         array([[ 3. ,  0.2,  0.1,  0.6,  0.5],
                [-1. ,  0. ,  0. ,  0. ,  0. ]], dtype=float32)
     """
-    bbox = tf.reshape(tf.cast(bbox, tf.float32), [-1, 4])[:max_boxes]
-    label = tf.cast(tf.reshape(label, [-1]), tf.float32)[:max_boxes]
-    rows = tf.concat([label[:, None], tf.gather(bbox, [1, 0, 3, 2], axis=1)], axis=1)
+    bbox = tf.reshape(tf.cast(bbox, tf.float32), [-1, 4])
+    label = tf.cast(tf.reshape(label, [-1]), tf.float32)
+    n = tf.minimum(tf.minimum(tf.shape(bbox)[0], tf.shape(label)[0]), max_boxes)
+    ymin, xmin, ymax, xmax = tf.unstack(bbox[:n], axis=1)
+    # Ordered corners: real VOC boxes already are; TFDS's mock data draws them at random.
+    corners = [tf.minimum(xmin, xmax), tf.minimum(ymin, ymax), tf.maximum(xmin, xmax), tf.maximum(ymin, ymax)]
+    rows = tf.stack([label[:n], *corners], axis=1)
     pad = max_boxes - tf.shape(rows)[0]
     padding = tf.concat([-tf.ones([pad, 1]), tf.zeros([pad, 4])], axis=1)
     return tf.ensure_shape(tf.concat([rows, padding], axis=0), [max_boxes, 5])
