@@ -20,7 +20,7 @@ import numpy as np
 import yaml
 
 from keras_nn.data.detection.records import BadLabels, LabeledImage, check_box
-from keras_nn.data.files import IMAGE_EXTENSIONS
+from keras_nn.data.files import IMAGE_EXTENSIONS, visible_files
 from keras_nn.errors import DataError, MissingPathError
 
 #: Folder names read as splits.
@@ -50,7 +50,7 @@ def read_yolo_folder(path: str, problems: BadLabels, source: str) -> tuple[list[
             f"'.txt' labels (relative paths start from {os.getcwd()})"
         )
     names, names_file = read_class_names(root)
-    images = [f for f in _visible_files(root) if f.suffix.lower() in IMAGE_EXTENSIONS]
+    images = [f for f in visible_files(root) if f.suffix.lower() in IMAGE_EXTENSIONS]
     if not images:
         raise DataError(
             f"{source}: no images ({', '.join(IMAGE_EXTENSIONS)}) under {str(root)!r}; put them in "
@@ -113,14 +113,6 @@ def _read_text(file: Path) -> str:
         return file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as err:
         raise DataError(f"{file}: cannot be read as UTF-8 text ({err.__class__.__name__}); fix the file") from None
-
-
-def _visible_files(folder: Path) -> list[Path]:
-    files = []
-    for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        files.extend(Path(dirpath) / f for f in sorted(filenames) if not f.startswith("."))
-    return files
 
 
 def _label_path(root: Path, rel: Path) -> Path | None:
