@@ -5,12 +5,14 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_nn.data.bundle import SPLITS
 from keras_nn.data.detection.augment import augment_detection, check_detection_augment
 from keras_nn.data.detection.bundle import DetectionBundle
 from keras_nn.data.detection.records import (
     BadLabels,
     array_examples,
     check_bad_label_mode,
+    normalize_example,
     read_records,
     split_records,
 )
@@ -111,14 +113,13 @@ def load_detection_dataset(
         raise UnknownDatasetError(f"unknown detection data source {source!r}; {_HELP}")
 
     skipped: list[str] = []
-    in_memory = True
     if scheme == "embedded":
-        examples, class_names, counts = _shapes(rest.strip(), image_size, seed, max_boxes, num_scenes, source)
+        arrays, class_names, counts = _shapes(rest.strip(), image_size, seed, max_boxes, num_scenes, source)
     elif scheme == "tfds":
         from keras_nn.data.detection.tfds_voc import read_tfds_detection
 
         examples, class_names, counts = read_tfds_detection(rest, opts, image_size, max_boxes, data_dir, source)
-        in_memory = False
+        arrays = None
     else:
         problems = BadLabels(on_bad_labels)
         if scheme == "dir":
@@ -131,17 +132,22 @@ def load_detection_dataset(
             records, class_names = read_coco_json(rest, problems, source)
         images, boxes, records = read_records(records, image_size, max_boxes, problems)
         parts = split_records(records, opts, source)
-        examples = {
-            split: (array_examples(images[idx], boxes[idx]) if idx is not None else None)
-            for split, idx in parts.items()
-        }
+        arrays = {split: (images[idx], boxes[idx]) for split, idx in parts.items() if idx is not None}
         counts = {split: len(idx) for split, idx in parts.items() if idx is not None}
         skipped = problems.lines
 
+    if arrays is not None:
+        # In memory already: no cache; the training shuffle holds uint8 images, normalized after it.
+        examples = {split: array_examples(*arrays[split]) if split in arrays else None for split in SPLITS}
+        train = _train_pipeline(array_examples(*arrays["train"], normalize=False), opts, augment_options, uint8=True)
+        cache = False
+    else:
+        train = _train_pipeline(examples["train"], opts, augment_options, cache=opts.cache)
+        cache = opts.cache
     return DetectionBundle(
-        train=_train_pipeline(examples["train"], opts, augment_options, cache=opts.cache and not in_memory),
-        validation=_eval_pipeline(examples.get("validation"), opts, cache=opts.cache and not in_memory),
-        test=_eval_pipeline(examples.get("test"), opts, cache=opts.cache and not in_memory),
+        train=train,
+        validation=_eval_pipeline(examples.get("validation"), opts, cache=cache),
+        test=_eval_pipeline(examples.get("test"), opts, cache=cache),
         num_classes=len(class_names),
         class_names=[str(n) for n in class_names],
         input_shape=(image_size[0], image_size[1], 3),
@@ -171,23 +177,21 @@ def _shapes(name, image_size, seed, max_boxes, num_scenes, source):
     if counts["train"] < 1:
         raise ConfigError(f"num_scenes train={counts['train']} must be at least 1")
     # One independent stream per split: the test scenes do not change when the train count does.
-    streams = np.random.SeedSequence(seed).spawn(3)
-    examples = {}
-    for stream, split in zip(streams, ("train", "validation", "test"), strict=True):
-        if counts[split] == 0:
-            examples[split] = None
-            continue
-        images, boxes = generate_scenes(
-            counts[split], image_size, seed=stream.generate_state(1)[0], max_boxes=max_boxes
-        )
-        examples[split] = array_examples(images, boxes)
-    return examples, list(SHAPE_CLASSES), {k: v for k, v in counts.items() if v > 0}
+    streams = np.random.SeedSequence(seed).spawn(len(SPLITS))
+    arrays = {
+        split: generate_scenes(counts[split], image_size, seed=stream.generate_state(1)[0], max_boxes=max_boxes)
+        for stream, split in zip(streams, SPLITS, strict=True)
+        if counts[split] > 0
+    }
+    return arrays, list(SHAPE_CLASSES), {k: v for k, v in counts.items() if v > 0}
 
 
-def _train_pipeline(ds, opts, augment_options, *, cache):
+def _train_pipeline(ds, opts, augment_options, *, cache=False, uint8=False):
     if cache:
         ds = ds.cache()
     ds = ds.shuffle(opts.shuffle_buffer, seed=opts.seed, reshuffle_each_iteration=True)
+    if uint8:
+        ds = ds.map(normalize_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     if augment_options is not None:
         # A fresh stateless seed per example and epoch, from a seeded random stream: reproducible runs.
         seeds = tf.data.Dataset.random(seed=opts.seed, rerandomize_each_iteration=True).batch(2)

@@ -184,8 +184,12 @@ def split_records(records: list[LabeledImage], opts: LoadOptions, source: str) -
     return out
 
 
-def array_examples(images: np.ndarray, boxes: np.ndarray) -> tf.data.Dataset:
-    """Unbatched `(image float32 [H, W, 3] in [0, 1], boxes float32 [max_boxes, 5])` from uint8 arrays."""
+def array_examples(images: np.ndarray, boxes: np.ndarray, normalize: bool = True) -> tf.data.Dataset:
+    """Unbatched `(image, boxes float32 [max_boxes, 5])` from uint8 arrays.
+
+    Images are float32 `[H, W, 3]` in [0, 1], or uint8 as stored with `normalize=False` (a training pipeline
+    shuffles those, a quarter of the memory, and normalizes after the shuffle with `normalize_example`).
+    """
     images = np.ascontiguousarray(images)
     boxes = np.asarray(boxes, np.float32)
     if images.nbytes <= _IN_GRAPH_LIMIT:
@@ -197,4 +201,11 @@ def array_examples(images: np.ndarray, boxes: np.ndarray) -> tf.data.Dataset:
         )
         ds = tf.data.Dataset.from_generator(lambda: zip(images, boxes, strict=True), output_signature=spec)
         ds = ds.apply(tf.data.experimental.assert_cardinality(len(images)))
-    return ds.map(lambda x, b: (tf.cast(x, tf.float32) / 255.0, b), num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    if not normalize:
+        return ds
+    return ds.map(normalize_example, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+
+
+def normalize_example(image, boxes):
+    """uint8 image -> float32 in [0, 1]; boxes unchanged."""
+    return tf.cast(image, tf.float32) / 255.0, boxes
