@@ -91,3 +91,10 @@ def test_tfds_boxes_real_order():
 def test_bad_options(source, kwargs, error, match):
     with pytest.raises(error, match=match):
         load_detection_dataset(source, **{"image_size": (16, 16), "num_scenes": SMALL, **kwargs})
+
+
+def test_augmented_training_is_reproducible_by_seed_and_changes_each_epoch():
+    first = [y.numpy() for _, y in _shapes(augment=True).train]
+    again = _shapes(augment=True)
+    assert all(np.array_equal(a, b) for a, b in zip(first, [y.numpy() for _, y in again.train], strict=True))
+    assert not all(np.array_equal(a, b) for a, b in zip(first, [y.numpy() for _, y in again.train], strict=True))
