@@ -96,7 +96,8 @@ def load_dir(
 # --------------------------------------------------------------------------------------------- folders
 
 
-def _visible_files(folder: Path) -> list[Path]:
+def visible_files(folder: Path) -> list[Path]:
+    """Every file under `folder`, in sorted order, hidden files and folders left out."""
     # Hidden files and folders (.DS_Store, .ipynb_checkpoints) are never data. Symlinked sub-folders are
     # not followed (a link loop would never end); a class folder itself may be a link.
     files = []
@@ -116,7 +117,7 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
     class_names = [d.name for d in class_dirs]
     images, texts = [], []
     for label, folder in enumerate(class_dirs):
-        for file in _visible_files(folder):
+        for file in visible_files(folder):
             suffix = file.suffix.lower()
             if suffix in IMAGE_EXTENSIONS:
                 images.append((file, label))
