@@ -55,7 +55,7 @@ SCHEMA = {
         OPEN: Field(ANY, help="create_model arguments (num_classes and input_shape come from the data)"),
     },
     "data": {
-        "source": Field((str,), "embedded:digits", help="embedded:NAME, tfds:NAME, dir:PATH or generated:NAME"),
+        "source": Field((str,), "embedded:digits", help="embedded:NAME, tfds:NAME, dir:PATH, coco:FILE.json (detection) or generated:NAME"),
         "form": Field((str,), "auto", choices=DATA_FORMS),
         "batch_size": Field((int,), 32, minimum=1),
         "image_size": Field((list,), None, check=_check_image_size, help="[height, width]: resize keeping the aspect ratio"),

@@ -19,8 +19,9 @@ ONNX_RNN_FORMS = ("auto", "native", "layer")
 #: `tf.distribute` strategies a run trains under (`training.strategy`, `--strategy`).
 STRATEGIES = ("auto", "one_device", "mirrored", "multi_worker", "tpu")
 
-#: Data source schemes (`data.source`, `--data`): `generated:` sources belong to the tasks that make them.
-DATA_SCHEMES = ("embedded", "tfds", "dir", "generated")
+#: Data source schemes (`data.source`, `--data`): `generated:` sources belong to the tasks that make them;
+#: `coco:` (a COCO annotation file) to the detection task's loader (`keras_nn.data.detection`).
+DATA_SCHEMES = ("embedded", "tfds", "dir", "generated", "coco")
 
 #: What a data source's examples are read as (`data.form`).
 DATA_FORMS = ("auto", "image", "sequence", "text", "tabular")

@@ -8,8 +8,9 @@ from keras_nn.data.embedded import EMBEDDED, load_embedded
 from keras_nn.data.pipeline import FORMS, check_options
 from keras_nn.errors import ConfigError, UnknownDatasetError
 
-#: The schemes `load_dataset` reads itself (`generated:` sources belong to the tasks that make them).
-SCHEMES = tuple(scheme for scheme in DATA_SCHEMES if scheme != "generated")
+#: The schemes `load_dataset` reads itself (`generated:` sources belong to the tasks that make them, `coco:` to
+#: the detection loader).
+SCHEMES = tuple(scheme for scheme in DATA_SCHEMES if scheme not in ("generated", "coco"))
 _SCHEME_HELP = "use embedded:NAME (e.g. embedded:digits), tfds:NAME (e.g. tfds:mnist) or dir:PATH"
 
 

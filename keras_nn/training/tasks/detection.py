@@ -21,6 +21,7 @@ import numpy as np
 from keras_nn.config.export_plan import DetectorExport
 from keras_nn.config.schema import Field
 from keras_nn.data.detection import encode_grid_targets, load_detection_dataset
+from keras_nn.data.detection.scenes import DEFAULT_IMAGE_SIZE
 from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
 from keras_nn.losses import YoloLoss
@@ -71,7 +72,7 @@ class DetectionTask(Task):
             raise ConfigError(f"data.form={data['form']!r} does not fit task 'detection', which reads images; use auto")
         return load_detection_dataset(
             data["source"],
-            image_size=tuple(data["image_size"]) if data["image_size"] else None,
+            image_size=tuple(data["image_size"]) if data["image_size"] else DEFAULT_IMAGE_SIZE,
             data_dir=data["data_dir"],
             max_boxes=options["max_boxes"],
             augment=options["augment"],
