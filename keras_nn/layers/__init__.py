@@ -1,7 +1,7 @@
 """Reusable layers, a file per layer: rnn/ (cells, recurrent layers, Bidirectional), conv/ (convolutional
 blocks), attention/ (masks, dot-product, multi-head, Bahdanau, Luong), transformer/ (encoder and decoder
 blocks), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
-(stochastic depth). Import them from here: `keras_nn.layers.LSTM`."""
+(stochastic depth), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
 
 from keras_nn.layers.attention.bahdanau import BahdanauAttention as BahdanauAttention
 from keras_nn.layers.attention.luong import LuongAttention as LuongAttention
@@ -18,6 +18,12 @@ from keras_nn.layers.conv.conv_bn_act import ConvBNAct as ConvBNAct
 from keras_nn.layers.conv.depthwise import DepthwiseSeparableConv as DepthwiseSeparableConv
 from keras_nn.layers.conv.inception import InceptionBlock as InceptionBlock
 from keras_nn.layers.conv.residual import ResidualBlock as ResidualBlock
+from keras_nn.layers.detection.boxes import box_iou as box_iou
+from keras_nn.layers.detection.boxes import center_to_corners as center_to_corners
+from keras_nn.layers.detection.boxes import corners_to_center as corners_to_center
+from keras_nn.layers.detection.non_max_suppression import NonMaxSuppression as NonMaxSuppression
+from keras_nn.layers.detection.yolo_decoder import YoloDecoder as YoloDecoder
+from keras_nn.layers.detection.yolo_head import YoloHead as YoloHead
 from keras_nn.layers.position.embedding import PositionEmbedding as PositionEmbedding
 from keras_nn.layers.position.patch_position_embedding import PatchPositionEmbedding as PatchPositionEmbedding
 from keras_nn.layers.position.patch_position_embedding import (

@@ -28,6 +28,7 @@ EXPORTED_NAMES = {
     "LSTMCell",
     "LuongAttention",
     "MultiHeadAttention",
+    "NonMaxSuppression",
     "PatchEmbedding",
     "PatchPositionEmbedding",
     "PositionEmbedding",
@@ -39,12 +40,17 @@ EXPORTED_NAMES = {
     "TokenPooling",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",
+    "YoloDecoder",
+    "YoloHead",
     "make_causal_mask",
     "make_padding_mask",
     "masked_softmax",
     "merge_masks",
     "resample_position_embedding",
     "stacked_rnn",
+    "box_iou",
+    "center_to_corners",
+    "corners_to_center",
 }
 
 # Each public layer, a small instance of it, and the module it was saved from before layers/ had a file per
@@ -72,8 +78,17 @@ LEGACY_LAYERS = {
     "PositionEmbedding": (lambda: layers.PositionEmbedding(8), "keras_nn.layers.positional"),
 }
 
-# Layers added after the split (Vision Transformer): no older module to load them from.
-NEW_LAYERS = {"ClassToken", "DropPath", "PatchEmbedding", "PatchPositionEmbedding", "TokenPooling"}
+# Layers added after the split (Vision Transformer, detection): no older module to load them from.
+NEW_LAYERS = {
+    "ClassToken",
+    "DropPath",
+    "NonMaxSuppression",
+    "PatchEmbedding",
+    "PatchPositionEmbedding",
+    "TokenPooling",
+    "YoloDecoder",
+    "YoloHead",
+}
 
 
 def test_exported_names_are_unchanged():
