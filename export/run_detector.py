@@ -60,6 +60,9 @@ PALETTE = (
 
 
 def _cv2():
+    # FFmpeg inside OpenCV prints its own errors ("moov atom not found") to stderr; the one-line errors here say
+    # what went wrong and how to fix it. OPENCV_FFMPEG_LOGLEVEL set by the user still wins.
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
     try:
         import cv2
     except ImportError as err:
@@ -374,10 +377,10 @@ def frame_detections(found: dict, frame_shape: tuple, score_threshold: float | N
     ``score_threshold`` (when given) are left out.
     """
     height, width = frame_shape[:2]
-    count = int(np.asarray(found["count"]).reshape(-1)[0])
-    boxes = np.asarray(found["boxes"], np.float32)[0, :count]
-    scores = np.asarray(found["scores"], np.float32)[0, :count]
-    classes = np.asarray(found["classes"]).astype(np.int64)[0, :count]
+    boxes, scores, classes, count = (np.asarray(found[name]) for name in contract.DETECTOR_OUTPUTS)
+    count = int(count.reshape(-1)[0])
+    boxes, scores = boxes.astype(np.float32)[0, :count], scores.astype(np.float32)[0, :count]
+    classes = classes.astype(np.int64)[0, :count]
     scale = np.array([width, height, width, height], np.float32)
     pixels = np.clip(boxes * scale, 0, scale)
     return [
@@ -444,7 +447,7 @@ def detect_stream(
     Returns:
         The summary: ``frames``, ``mean_latency_ms`` and ``p90_latency_ms`` (the ``detect`` call),
         ``fps`` (end to end: reading, preprocessing, the model, drawing and writing), ``detections`` (all
-        frames together), ``seconds``, ``source``, ``output``, ``model``.
+        frames together), ``seconds``, ``source``, ``destination`` (the output), ``model``.
 
     Raises:
         EdgeKitUsageError, FileNotFoundError: a bad source or an output that exists, before anything is written.
@@ -497,7 +500,7 @@ def detect_stream(
         "detections": int(total_detections),
         "seconds": float(seconds),
         "source": str(source),
-        "output": str(output),
+        "destination": str(output),
         "model": model,
     }
 
@@ -507,7 +510,7 @@ def format_summary(summary: dict) -> str:
     return (
         f"{summary['frames']} frames  model mean {summary['mean_latency_ms']:.2f} ms  "
         f"p90 {summary['p90_latency_ms']:.2f} ms  end to end {summary['fps']:.1f} FPS  "
-        f"{summary['detections']} detections  -> {summary['output']}"
+        f"{summary['detections']} detections  -> {summary['destination']}"
     )
 
 

@@ -9,12 +9,10 @@ elsewhere, where TensorFlow, Keras and keras_nn cannot be imported, as on a devi
 
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -572,6 +570,7 @@ def test_contract_is_defined_once():
     assert run_streaming.is_streaming_model is contract.is_streaming_model
     names = {contract.SAVED_MODEL_DIR, contract.ONNX_FILE, contract.PARITY_FILE, contract.LATENCY_FILE}
     names |= {contract.NOTES_FILE, contract.STEP_INPUT, contract.STEP_OUTPUT}
+    names |= {contract.DETECTOR_INPUT, *contract.DETECTOR_OUTPUTS, contract.LABELS_FILE}
     names |= {contract.tflite_file(mode) for mode in (None, *contract.QUANTIZE_MODES)}
     for files in (contract.STREAMING_FILES, contract.DECODER_FILES, contract.ENCODER_FILES):
         names |= set(files.values())
