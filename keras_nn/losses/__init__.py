@@ -2,5 +2,6 @@
 
 from keras_nn.losses.distillation import DistillationLoss
 from keras_nn.losses.masked_cross_entropy import MaskedSparseCategoricalCrossentropy
+from keras_nn.losses.yolo import YoloLoss
 
-__all__ = ["DistillationLoss", "MaskedSparseCategoricalCrossentropy"]
+__all__ = ["DistillationLoss", "MaskedSparseCategoricalCrossentropy", "YoloLoss"]

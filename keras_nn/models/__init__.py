@@ -18,6 +18,7 @@ from keras_nn.models.simple_cnn import SimpleCNN
 from keras_nn.models.transformer import TransformerTranslator
 from keras_nn.models.vgg import VGG
 from keras_nn.models.vit import VisionTransformer
+from keras_nn.models.yolo import YOLO
 
 __all__ = [
     "AlexNet",
@@ -39,6 +40,7 @@ __all__ = [
     "TransformerTranslator",
     "VGG",
     "VisionTransformer",
+    "YOLO",
     "create_model",
     "get_model_entry",
     "list_models",
