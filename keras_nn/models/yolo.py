@@ -19,14 +19,19 @@ INPUT_SCALINGS = ("unit", "symmetric")
 DEFAULT_SCALING = {"darknet_tiny": "unit", "mobilenet_v2": "symmetric", "resnet18": "unit", "resnet50": "unit"}
 
 
+def conv_bn_leaky(x, width, name, batch_norm_momentum):
+    """darknet's `[convolutional]` with `batch_normalize=1`, `size=3`, `activation=leaky` (slope 0.1)."""
+    x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=name)(x)
+    x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"{name}_bn")(x)
+    return keras.layers.LeakyReLU(0.1, name=f"{name}_leaky")(x)
+
+
 def darknet_tiny(input_shape, filters, batch_norm_momentum):
     """The Tiny YOLO v1 convolution stack as a functional model named `backbone` (stride 64)."""
     images = keras.Input(shape=input_shape, name="images")
     x = images
     for index, width in enumerate(filters, start=1):
-        x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"conv{index}")(x)
-        x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"conv{index}_bn")(x)
-        x = keras.layers.LeakyReLU(0.1, name=f"conv{index}_leaky")(x)
+        x = conv_bn_leaky(x, width, f"conv{index}", batch_norm_momentum)
         if index <= DARKNET_TINY_POOLS:
             x = keras.layers.MaxPooling2D(2, strides=2, name=f"pool{index}")(x)
     return keras.Model(images, x, name="backbone")
@@ -177,9 +182,7 @@ class YOLO(FunctionalModel):
             x = keras.layers.Rescaling(2.0, offset=-1.0, name="input_scaling")(x)
         x = features(x)
         for index, width in enumerate(head_filters, start=1):
-            x = keras.layers.Conv2D(width, 3, padding="same", use_bias=False, name=f"head_conv{index}")(x)
-            x = keras.layers.BatchNormalization(momentum=batch_norm_momentum, name=f"head_conv{index}_bn")(x)
-            x = keras.layers.LeakyReLU(0.1, name=f"head_conv{index}_leaky")(x)
+            x = conv_bn_leaky(x, width, f"head_conv{index}", batch_norm_momentum)
         grid = YoloHead(boxes_per_cell, num_classes, dtype="float32", name="yolo_head")(x)
         super().__init__(inputs=images, outputs=grid, name=name, **kwargs)
         self._init_arguments(arguments)

@@ -114,6 +114,20 @@ TINY = {
         )
     },
     "gru_forecaster": (dict(input_shape=(7, 3), horizon=2, targets=[0, 2], units=5), sequences(7, 3)),
+    # The detector's grid (decoding and NMS inside the exported file are the detector exporter's tests).
+    "yolo_tiny": (dict(num_classes=3, input_shape=(64, 64, 3), filters=(4, 4, 4, 4, 8, 8, 8, 8)), images(64, 64, 3)),
+    "yolo_mobilenet_v2": (
+        dict(num_classes=3, input_shape=(32, 32, 3), backbone_arguments={"alpha": 0.1}, head_filters=[8]),
+        images(32, 32, 3),
+    ),
+    **{
+        f"yolo_{backbone}": (
+            dict(num_classes=3, input_shape=(32, 32, 3), head_filters=[8], backbone_arguments=dict(
+                filters=[4, 4, 8, 8], stem_filters=4, blocks=[1, 1, 1, 1])),
+            images(32, 32, 3),
+        )
+        for backbone in ("resnet18", "resnet50")
+    },
 }
 
 SMALL_BERT = dict(
