@@ -24,7 +24,6 @@ relative on boxes slot by slot; int8: `INT8_MIN_MATCHED` of the detections match
 `INT8_TOLERANCE` absolute) and `within_tolerance`, plus `operators` and `flex_operators`.
 """
 
-import logging
 import tempfile
 from pathlib import Path
 
@@ -45,9 +44,9 @@ from keras_nn.edge.contract import (
 )
 from keras_nn.edge.operators import flex_operators
 from keras_nn.edge.run_detector import DetectorRunner
-from keras_nn.errors import ConfigError, ExportError, ShapeError
+from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.export.exporters.base import ExportedFile, Exporter
-from keras_nn.export.onnx import DEFAULT_OPSET
+from keras_nn.export.onnx import function_to_onnx
 from keras_nn.export.savedmodel import write_archive
 from keras_nn.export.tflite import run_converter
 from keras_nn.export.verify import file_operators
@@ -133,19 +132,6 @@ def write_detector_tflite(saved_model_dir, path, quantize, representative_images
         # stay float. Both sets are builtin: no Flex op either way.
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8, tf.lite.OpsSet.TFLITE_BUILTINS]
     Path(path).write_bytes(run_converter(converter, f"the detector (quantize={quantize})"))
-    return Path(path)
-
-
-def write_detector_onnx(detect, path):
-    import tf2onnx
-
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    try:
-        tf2onnx.convert.from_function(
-            detect, input_signature=detect.input_signature, opset=DEFAULT_OPSET, output_path=str(path)
-        )
-    except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
-        raise ExportError(f"ONNX conversion of the detector failed: {error}") from error
     return Path(path)
 
 
@@ -254,7 +240,7 @@ class DetectorExporter(Exporter):
                     path = write_detector_tflite(saved_model, folder / tflite_file(mode), mode, plan.representative_data)
                     files.append(ExportedFile(path))
         if "onnx" in formats:
-            files.append(ExportedFile(write_detector_onnx(detect, folder / ONNX_FILE)))
+            files.append(ExportedFile(function_to_onnx(detect, folder / ONNX_FILE, "the detector")))
         (folder / LABELS_FILE).write_text("\n".join(class_names_of(plan)) + "\n", encoding="utf-8")
         return files
 
