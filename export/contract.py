@@ -13,6 +13,11 @@ device can rely on is written once:
   ``state_01``, ... (layer by layer, h then c for an LSTM; sorted names keep that order), and returns
   ``output`` (the prediction after this step) and ``new_state_00``, ... to feed back as the states of the
   next step.
+- A detector export (``model.tflite``, ``model.int8.tflite``, ``model.onnx``) takes ONE image ``image``
+  (float32 ``[1, H, W, 3]`` RGB in [0, 1]) and returns ``boxes`` ``[1, max_detections, 4]`` (x1, y1, x2, y2,
+  normalized), ``scores`` ``[1, max_detections]``, ``classes`` ``[1, max_detections]`` (int32) and ``count``
+  ``[1]`` (int32), decoding and non-max suppression inside; ``labels.txt`` beside it names the classes, one a
+  line, in id order.
 - ``format_of(path)`` names a file's format from its name (as the exporters write it) and ``runtime_of(path)``
   the runtime that runs it.
 
@@ -34,6 +39,10 @@ ENCODER_FILES = {"tflite": "encoder.tflite", "onnx": "encoder.onnx"}
 PARITY_FILE = "parity.json"
 LATENCY_FILE = "latency.json"
 NOTES_FILE = "NOTES.md"
+
+DETECTOR_INPUT = "image"
+DETECTOR_OUTPUTS = ("boxes", "scores", "classes", "count")
+LABELS_FILE = "labels.txt"
 
 STEP_INPUT = "step"
 STEP_OUTPUT = "output"

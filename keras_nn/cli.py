@@ -1,4 +1,4 @@
-"""The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict.
+"""The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict, translate, detect.
 
 Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 1 anything else.
 """
@@ -262,6 +262,24 @@ def cmd_translate(args):
     return EXIT_OK
 
 
+def cmd_detect(args):
+    from keras_nn.edge.run_detector import format_summary
+    from keras_nn.runs import detect_source
+
+    summary = detect_source(
+        args.model,
+        args.source,
+        args.output,
+        fmt=args.format,
+        score_threshold=args.score_threshold,
+        iou_threshold=args.iou_threshold,
+        max_frames=args.max_frames,
+        num_threads=args.threads,
+    )
+    print(format_summary(summary))
+    return EXIT_OK
+
+
 def cmd_quickstart(args):
     from keras_nn.runs import run_quickstart
     from keras_nn.runs.quickstart import SUMMARY_COLUMNS, summary_rows
@@ -346,6 +364,19 @@ def build_parser():
     translate.add_argument("--beam-width", type=int, default=None, help="1 for greedy (default: the recipe's)")
     translate.add_argument("--attention", help="also write the attention heat maps to this PNG")
     translate.set_defaults(run=cmd_translate)
+
+    detect = commands.add_parser(
+        "detect", help="draw a detector's boxes on a video, webcam, image or image folder and write it annotated"
+    )
+    detect.add_argument("model", help="a detection run directory, or a .tflite, .onnx or .keras file")
+    detect.add_argument("--source", required=True, help="a video file, an image, a folder of images, or a webcam index")
+    detect.add_argument("--output", required=True, help="an .mp4 file or a folder for the annotated frames (new)")
+    detect.add_argument("--format", choices=("tflite", "onnx", "keras"), default=None, help="default: tflite")
+    detect.add_argument("--score-threshold", type=float, default=None, help="hide detections below this score")
+    detect.add_argument("--iou-threshold", type=float, default=None, help="NMS IoU threshold (--format keras only)")
+    detect.add_argument("--max-frames", type=int, default=None, help="stop after this many frames")
+    detect.add_argument("--threads", type=int, default=None, help="CPU threads for the TFLite or ONNX runtime")
+    detect.set_defaults(run=cmd_detect)
     return parser
 
 

@@ -4,7 +4,13 @@ Nothing here imports TensorFlow: the `keras-nn` command checks a recipe before i
 """
 
 from keras_nn.config import vocabulary
-from keras_nn.config.export_plan import EXPORT_PLANS, ModelExport, Seq2SeqDecoderExport, TranslatorExport
+from keras_nn.config.export_plan import (
+    EXPORT_PLANS,
+    DetectorExport,
+    ModelExport,
+    Seq2SeqDecoderExport,
+    TranslatorExport,
+)
 from keras_nn.config.recipe import (
     SCHEMA,
     apply_overrides,
@@ -20,6 +26,7 @@ __all__ = [
     "ANY",
     "EXPORT_PLANS",
     "Field",
+    "DetectorExport",
     "ModelExport",
     "OPEN",
     "SCHEMA",

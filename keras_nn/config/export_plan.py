@@ -76,4 +76,30 @@ class TranslatorExport:
     max_length: int
 
 
-EXPORT_PLANS = (ModelExport, Seq2SeqDecoderExport, TranslatorExport)
+@dataclasses.dataclass
+class DetectorExport:
+    """Export a YOLO-style detector as one file per target that takes an image and returns its detections:
+    `image [1, H, W, 3]` float32 RGB in [0, 1] -> `boxes`, `scores`, `classes`, `count`, with the grid decoding
+    (`YoloDecoder`) and non-max suppression (`NonMaxSuppression`) inside.
+
+    Args:
+        model: the trained `keras_nn.models.YOLO` (anything with `detect`, `image_size`, `boxes_per_cell`,
+            `num_classes`).
+        representative_data: training images `[N, H, W, 3]` that calibrate int8 ranges (None: no int8 variant).
+        verify_images: held-out images each file is run on and compared with `model.detect` (None: no parity,
+            no latency).
+        score_threshold, iou_threshold, max_detections, class_agnostic: the NMS settings built into the files.
+        class_names: the class names in id order, written to `labels.txt` (None: `class_0`, `class_1`, ...).
+    """
+
+    model: Any
+    representative_data: Any = None
+    verify_images: Any = None
+    score_threshold: float = 0.25
+    iou_threshold: float = 0.5
+    max_detections: int = 100
+    class_agnostic: bool = False
+    class_names: Any = None
+
+
+EXPORT_PLANS = (ModelExport, Seq2SeqDecoderExport, TranslatorExport, DetectorExport)

@@ -117,3 +117,22 @@ def to_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
     >>> keras_nn.export.to_onnx(model, "model.onnx")
     """
     return convert_onnx(model, path, opset=opset, batch_size=batch_size, rnn_form=rnn_form).path
+
+
+def function_to_onnx(function, path, what):
+    """Converts a `tf.function` with an input signature to an ONNX file; returns the path.
+
+    For graphs that are not one model call (a greedy decoder, a detector with its NMS). A failure raises
+    `ExportError` naming `what`.
+    """
+    import tf2onnx
+
+    # tf2onnx logs its graph rewrites as warnings; they are not the user's concern.
+    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
+    try:
+        tf2onnx.convert.from_function(
+            function, input_signature=function.input_signature, opset=DEFAULT_OPSET, output_path=str(path)
+        )
+    except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
+        raise ExportError(f"ONNX conversion of {what} failed: {error}") from error
+    return Path(path)

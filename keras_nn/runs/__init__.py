@@ -3,7 +3,8 @@
 - `RunDirectory`: the one object that names every file of a run.
 - `load_recipe`/`resolve_recipe`: a recipe with its task options, checked and filled in.
 - `train_run`: train, then export what the recipe asks for; `export_run`: export a finished run again.
-- `evaluate_run`, `predict_array`, `predict_texts`: the evaluate, predict and translate front ends.
+- `evaluate_run`, `predict_array`, `predict_texts`, `detect_source`: the evaluate, predict, translate and
+  detect front ends.
 - `run_ablation` (`experiments`), `run_comparison` (`comparison`) and `run_quickstart`: runs of several
   recipes, variants or seeds, compared.
 
@@ -11,6 +12,7 @@ Arrows point down: `keras_nn.cli -> keras_nn.runs -> {keras_nn.training, keras_n
 """
 
 from keras_nn.runs.comparison import run_comparison
+from keras_nn.runs.detect import detect_source
 from keras_nn.runs.evaluate import evaluate_run
 from keras_nn.runs.experiments import run_ablation
 from keras_nn.runs.export import export_run, export_trained_run
@@ -24,6 +26,7 @@ from keras_nn.runs.train import RunResult, train_run
 __all__ = [
     "RunDirectory",
     "RunResult",
+    "detect_source",
     "evaluate_run",
     "export_run",
     "export_trained_run",

@@ -9,27 +9,24 @@ elsewhere, where TensorFlow, Keras and keras_nn cannot be imported, as on a devi
 
 import ast
 import json
-import os
 import re
 import shutil
 import subprocess
 import sys
-from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from edge_kit_utils import KIT_DIR, NOT_ON_DEVICE, copy_device_kit, device_env
+from edge_kit_utils import run_kit_script as _run_script
 
 from keras_nn.edge import contract
 from keras_nn.edge.bench_device import load_runner, time_runners
 from keras_nn.edge.run_onnx import ONNXRunner
 from keras_nn.edge.run_tflite import TFLiteRunner
 
-KIT_DIR = Path(__file__).resolve().parents[2] / "export"
 KIT_MODULES = sorted(path.stem for path in KIT_DIR.glob("*.py") if path.stem != "__init__")
-# What a device lacks; a subprocess with the device kit's sitecustomize.py cannot import any of them.
-NOT_ON_DEVICE = ("tensorflow", "keras", "keras_nn", "tf2onnx", "tf_keras")
 NUM_CLASSES = 5
 
 
@@ -136,43 +133,8 @@ def kit(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def device_kit(tmp_path_factory):
-    """A copy of export/ on its own, as it is copied onto a device, under another name (`edge_kit`).
-
-    Beside it, `no_tensorflow/sitecustomize.py` puts None in sys.modules for every package a device lacks; a
-    fresh interpreter with that folder on PYTHONPATH then fails on any import of them.
-    """
-    root = tmp_path_factory.mktemp("device")
-    dest = root / "edge_kit"
-    shutil.copytree(KIT_DIR, dest, ignore=shutil.ignore_patterns("__pycache__"))
-    (root / "no_tensorflow").mkdir()
-    (root / "no_tensorflow" / "sitecustomize.py").write_text(
-        f"import sys\n\nfor name in {NOT_ON_DEVICE!r}:\n    sys.modules[name] = None\n"
-    )
-    return dest
-
-
-def _device_env(device_kit):
-    return {**os.environ, "PYTHONPATH": str(device_kit.parent / "no_tensorflow")}
-
-
-def _run_script(device_kit, script, *args, way="script", cwd=None):
-    """Run a kit script the way a device user does, in a fresh interpreter without TensorFlow, Keras, keras_nn.
-
-    way="script": `python edge_kit/run_tflite.py ...` (Python puts the script's folder on sys.path);
-    way="package": `python -m edge_kit.run_tflite ...` from the folder above the copy.
-    """
-    if way == "script":
-        command = [sys.executable, str(device_kit / script)]
-    else:
-        command = [sys.executable, "-m", f"{device_kit.name}.{Path(script).stem}"]
-    return subprocess.run(
-        command + [str(arg) for arg in args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=cwd or device_kit.parent,
-        env=_device_env(device_kit),
-    )
+    """A copy of export/ on its own, as it is copied onto a device, under another name (`edge_kit`)."""
+    return copy_device_kit(tmp_path_factory.mktemp("device"))
 
 
 def _keras(kit, name, x):
@@ -344,7 +306,7 @@ sys.exit(code or loaded or None)
         text=True,
         timeout=120,
         cwd=device_kit.parent,
-        env=_device_env(device_kit),
+        env=device_env(device_kit),
     )
     assert proc.returncode == 0, proc.stderr
     assert len(proc.stdout.strip().splitlines()) == len(x)
@@ -608,6 +570,7 @@ def test_contract_is_defined_once():
     assert run_streaming.is_streaming_model is contract.is_streaming_model
     names = {contract.SAVED_MODEL_DIR, contract.ONNX_FILE, contract.PARITY_FILE, contract.LATENCY_FILE}
     names |= {contract.NOTES_FILE, contract.STEP_INPUT, contract.STEP_OUTPUT}
+    names |= {contract.DETECTOR_INPUT, *contract.DETECTOR_OUTPUTS, contract.LABELS_FILE}
     names |= {contract.tflite_file(mode) for mode in (None, *contract.QUANTIZE_MODES)}
     for files in (contract.STREAMING_FILES, contract.DECODER_FILES, contract.ENCODER_FILES):
         names |= set(files.values())

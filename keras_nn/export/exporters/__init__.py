@@ -2,11 +2,12 @@
 model as it is, a seq2seq model with its greedy decoder, and a translator with its strings-in SavedModel."""
 
 from keras_nn.export.exporters.base import ExportedFile, Exporter
+from keras_nn.export.exporters.detector import DetectorExporter
 from keras_nn.export.exporters.model import ModelExporter
 from keras_nn.export.exporters.seq2seq_decoder import Seq2SeqDecoderExporter
 from keras_nn.export.exporters.translator import TranslatorExporter, load_translator, translate_strings
 
-EXPORTERS = (ModelExporter, Seq2SeqDecoderExporter, TranslatorExporter)
+EXPORTERS = (ModelExporter, Seq2SeqDecoderExporter, TranslatorExporter, DetectorExporter)
 
 
 def exporter_for(plan):
@@ -20,6 +21,7 @@ def exporter_for(plan):
 
 __all__ = [
     "EXPORTERS",
+    "DetectorExporter",
     "ExportedFile",
     "Exporter",
     "ModelExporter",

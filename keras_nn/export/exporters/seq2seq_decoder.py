@@ -14,7 +14,6 @@ SavedModel's teacher-forced logits too (`logits_max_abs_error`). Each file runs 
 the TFLite and ONNX rows list the file's `operators` and those that need Flex (`flex_operators`).
 """
 
-import logging
 import tempfile
 from pathlib import Path
 
@@ -25,9 +24,8 @@ import tensorflow as tf
 from keras_nn.config.export_plan import Seq2SeqDecoderExport
 from keras_nn.edge.contract import DECODER_FILES, SAVED_MODEL_DIR
 from keras_nn.edge.operators import flex_operators
-from keras_nn.errors import ExportError
 from keras_nn.export.exporters.base import ExportedFile, Exporter
-from keras_nn.export.onnx import DEFAULT_OPSET
+from keras_nn.export.onnx import function_to_onnx
 from keras_nn.export.tflite import run_converter
 from keras_nn.export.verify import file_operators
 
@@ -82,16 +80,7 @@ def write_decoder_tflite(saved_model_dir, path):
 
 def write_decoder_onnx(greedy, path):
     """The greedy decoder function as ONNX; returns the path."""
-    import tf2onnx
-
-    logging.getLogger("tf2onnx").setLevel(logging.ERROR)
-    try:
-        tf2onnx.convert.from_function(
-            greedy, input_signature=greedy.input_signature, opset=DEFAULT_OPSET, output_path=str(path)
-        )
-    except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
-        raise ExportError(f"ONNX conversion of the greedy decoder failed: {error}") from error
-    return Path(path)
+    return function_to_onnx(greedy, path, "the greedy decoder")
 
 
 def run_decoder_file(path, source):

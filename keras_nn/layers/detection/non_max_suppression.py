@@ -45,15 +45,18 @@ def tensorflow_nms(boxes, scores, max_detections, iou_threshold, score_threshold
     import tensorflow as tf  # only on the TensorFlow backend: layers otherwise stay keras.ops
 
     classes, best, nms_boxes = best_class(boxes, scores, class_agnostic)
-    indices, _ = tf.image.non_max_suppression_with_scores(
-        nms_boxes,
-        best,
+    # The kernel of `tf.image.non_max_suppression_with_scores`, asked for its padded form and its count: TFLite's
+    # NON_MAX_SUPPRESSION_V5 always returns `max_output_size` indices (zeros after the valid ones), so a count
+    # taken from the indices' shape is `max_detections` in a .tflite file; `valid_outputs` is right everywhere.
+    indices, _, count = tf.raw_ops.NonMaxSuppressionV5(
+        boxes=nms_boxes,
+        scores=best,
         max_output_size=max_detections,
         iou_threshold=iou_threshold,
         score_threshold=score_threshold,
+        soft_nms_sigma=0.0,
+        pad_to_max_output_size=True,
     )
-    count = tf.shape(indices)[0]
-    indices = tf.pad(indices, [[0, max_detections - count]])
     return padded_detections(boxes, best, classes, indices, count, max_detections)
 
 
