@@ -11,7 +11,9 @@ from keras_nn.viz import markdown_table
 
 EXPORT_SECTION = "\n## Export\n"
 #: Parity keys that say how often an exported file agrees with Keras, by kind of export.
-AGREEMENT_KEYS = ("top1_agreement", "translation_agreement", "greedy_token_agreement")
+AGREEMENT_KEYS = ("top1_agreement", "translation_agreement", "greedy_token_agreement", "matched_fraction")
+# The error column: the outputs' own error, or a detector's box error (its files return boxes, not logits).
+ERROR_KEYS = ("max_abs_error", "boxes_max_abs_error")
 
 
 def export_trained_run(run, task, model, bundle, config, formats=None, quantize=None, rnn_form=None, streaming=False):
@@ -61,13 +63,14 @@ def write_export_section(run, report):
     rows = []
     for row in report.parity:
         agreement = next((row[key] for key in AGREEMENT_KEYS if row.get(key) is not None), None)
+        error = next((row[key] for key in ERROR_KEYS if row.get(key) is not None), None)
         timing = latency.get(row["path"])
         rows.append(
             (
                 os.path.basename(os.path.normpath(row["path"])),
                 row["runtime"],
                 row["samples"],
-                f"{row['max_abs_error']:.2e}",
+                "-" if error is None else f"{error:.2e}",
                 "-" if agreement is None else f"{agreement:.4f}",
                 "-" if timing is None else f"{timing['median_ms']:.3f}",
             )

@@ -26,7 +26,7 @@ from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
 from keras_nn.losses import YoloLoss
 from keras_nn.metrics import coco_evaluation
-from keras_nn.models import YOLO, create_model
+from keras_nn.models import YOLO, create_model, get_model_entry
 from keras_nn.training.tasks.base import Task, model_arguments, pipeline_arguments, split_arguments
 from keras_nn.viz import markdown_table, plot_detections, plot_precision_recall
 
@@ -56,6 +56,9 @@ class DetectionTask(Task):
             (float,), 0.001, minimum=0.0, maximum=1.0, help="the lowest score mAP evaluation counts (COCO: 0.001)"
         ),
         "report_images": Field((int,), 16, minimum=0, help="test images drawn with their boxes in detections.png"),
+        "scenes": Field(
+            (dict,), None, help="embedded:shapes only: scene counts {train, validation, test} (default 3000/300/500)"
+        ),
     }
 
     def __init__(self):
@@ -77,6 +80,7 @@ class DetectionTask(Task):
             max_boxes=options["max_boxes"],
             augment=options["augment"],
             on_bad_labels=options["on_bad_labels"],
+            num_scenes=options["scenes"],
             **pipeline_arguments(config),
             **split_arguments(config),
         )
@@ -84,6 +88,12 @@ class DetectionTask(Task):
     # ------------------------------------------------------------------------------------------- the model
 
     def build_model(self, config, bundle):
+        builder = get_model_entry(config["model"]["name"]).builder
+        if not (isinstance(builder, type) and issubclass(builder, YOLO)):
+            raise ConfigError(
+                f"model {config['model']['name']!r} is not a detector; task 'detection' trains yolo_tiny and the other "
+                "YOLO configurations (keras-nn list)"
+            )
         arguments = model_arguments(config)
         for key, value in (("input_shape", tuple(bundle.input_shape)), ("num_classes", bundle.num_classes)):
             if key in arguments and tuple(np.atleast_1d(arguments[key])) != tuple(np.atleast_1d(value)):
@@ -92,11 +102,6 @@ class DetectionTask(Task):
                 )
             arguments[key] = value
         model = create_model(config["model"]["name"], **arguments)
-        if not isinstance(model, YOLO):
-            raise ConfigError(
-                f"model {config['model']['name']!r} is not a detector; task 'detection' trains yolo_tiny and the other "
-                "YOLO configurations (keras-nn list)"
-            )
         self.grid_size = model.grid_size
         return model
 
