@@ -22,7 +22,7 @@ ALLOWED = {
     "cli": None,  # the top: anything
     "runs": {"training", "export", "data", "models", "layers", "samplers", "losses", "metrics", "schedules", "viz", "edge"},
     "training": {"data", "models", "layers", "samplers", "losses", "metrics", "schedules", "viz"},
-    "export": {"models", "layers", "edge"},
+    "export": {"models", "layers", "metrics", "edge"},
     "models": {"layers", "samplers"},
     "data": set(),
     "viz": set(),

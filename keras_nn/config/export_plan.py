@@ -90,6 +90,9 @@ class DetectorExport:
             no latency).
         score_threshold, iou_threshold, max_detections, class_agnostic: the NMS settings built into the files.
         class_names: the class names in id order, written to `labels.txt` (None: `class_0`, `class_1`, ...).
+        verify_boxes: the true boxes of `verify_images` (`[N, max_boxes, 5]` rows `(class, x1, y1, x2, y2)`,
+            class -1 for padding), or None: with them each file's own mAP is measured (`map_50`, `map_50_95`),
+            beside the Keras model's at the same thresholds.
     """
 
     model: Any
@@ -100,6 +103,7 @@ class DetectorExport:
     max_detections: int = 100
     class_agnostic: bool = False
     class_names: Any = None
+    verify_boxes: Any = None
 
 
 EXPORT_PLANS = (ModelExport, Seq2SeqDecoderExport, TranslatorExport, DetectorExport)

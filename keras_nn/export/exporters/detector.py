@@ -21,7 +21,10 @@ by zero), `scores_max_abs_error`, `matched_fraction` (share of the reference det
 with the same class at IoU >= 0.5: robust where scores are close and slots swap, as under int8) and
 `matched_boxes_max_abs_error` (over those pairs), the `tolerance` the file is held to (`FLOAT_TOLERANCE`
 relative on boxes slot by slot; int8: `INT8_MIN_MATCHED` of the detections matched, their boxes within
-`INT8_TOLERANCE` absolute) and `within_tolerance`, plus `operators` and `flex_operators`.
+`INT8_TOLERANCE` absolute) and `within_tolerance`, plus `operators` and `flex_operators`. When the plan has the
+true boxes of the images (`verify_boxes`), each row adds the file's own `map_50` and `map_50_95` (pycocotools,
+`keras_nn.metrics.coco_evaluation`, of the detections the file returns at its built-in thresholds) and
+`keras_map_50`, the Keras model's at the same thresholds: what quantization costs in accuracy.
 """
 
 import tempfile
@@ -51,6 +54,7 @@ from keras_nn.export.savedmodel import write_archive
 from keras_nn.export.tflite import run_converter
 from keras_nn.export.verify import file_operators
 from keras_nn.layers import NonMaxSuppression, YoloDecoder
+from keras_nn.metrics import coco_evaluation
 
 SIGNATURE = "serve"
 #: Float files: boxes within this relative error of `model.detect`, same counts and classes.
@@ -250,9 +254,13 @@ class DetectorExporter(Exporter):
         images = plan.verify_images
         detected = plan.model.detect(images, **nms_settings(plan))
         reference = {name: keras.ops.convert_to_numpy(detected[name]) for name in DETECTOR_OUTPUTS}
+        keras_map = self._map(plan, reference)
         rows = []
         for file in files:
-            row = compare_detections(run_file(file.path, images), reference)
+            found = run_file(file.path, images)
+            row = compare_detections(found, reference)
+            if keras_map is not None:
+                row.update(self._map(plan, found), keras_map_50=keras_map["map_50"])
             int8 = format_of(file.path) == "tflite-int8"
             if int8:
                 tolerance = INT8_TOLERANCE
@@ -280,6 +288,16 @@ class DetectorExporter(Exporter):
                 }
             )
         return rows
+
+    @staticmethod
+    def _map(plan, detections):
+        """`{"map_50", "map_50_95"}` of `detections` on the verify images, or None without their true boxes."""
+        if plan.verify_boxes is None:
+            return None
+        scores = coco_evaluation(
+            np.asarray(plan.verify_boxes), detections, class_names_of(plan), tuple(plan.model.image_size)
+        )
+        return {"map_50": scores["map_50"], "map_50_95": scores["map_50_95"]}
 
     def timing(self, plan, files):
         if plan.verify_images is None:

@@ -203,12 +203,12 @@ class DetectionTask(Task):
         options = config["task_options"]
         representative, _ = bundle.as_numpy("train", limit=section["representative_samples"])
         split = "test" if bundle.test is not None else "validation"
-        verify, _ = bundle.as_numpy(split, limit=section["verify_samples"])
+        verify, verify_boxes = bundle.as_numpy(split, limit=section["verify_samples"])
         return DetectorExport(
             model, representative_data=representative, verify_images=verify,
             score_threshold=options["score_threshold"], iou_threshold=options["iou_threshold"],
             max_detections=options["max_detections"], class_agnostic=options["class_agnostic"],
-            class_names=list(bundle.class_names),
+            class_names=list(bundle.class_names), verify_boxes=verify_boxes,
         )
 
 

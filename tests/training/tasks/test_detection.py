@@ -56,6 +56,8 @@ def test_the_run_reports_and_exports_a_detector(run):
     tflite = next(row for row in parity if row["format"] == "tflite-float32")
     assert tflite["within_tolerance"] and tflite["flex_operators"] == []
     assert "NON_MAX_SUPPRESSION_V5" in tflite["operators"]
+    # Each file's own mAP on the verify images, beside the Keras model's at the same thresholds.
+    assert tflite["map_50"] == pytest.approx(tflite["keras_map_50"], abs=1e-9)
 
 
 @pytest.mark.parametrize(
