@@ -119,25 +119,28 @@ def cmd_evaluate(args):
 
 
 def _print_export_rows(report):
+    from keras_nn.runs.export import parity_summary
+
     latency = {row["path"]: row for row in report.latency}
     rows = []
     for row in report.parity:
         name = os.path.basename(os.path.normpath(row["path"]))
         timing = latency.get(row["path"], {})
+        score, agreement, error = parity_summary(row)
         rows.append(
             (
                 name,
                 row["runtime"],
-                f"{row.get('accuracy', float('nan')):.4f}" if "accuracy" in row else "-",
-                f"{row.get('top1_agreement', float('nan')):.4f}" if "top1_agreement" in row else "-",
-                f"{row['max_abs_error']:.2e}",
+                "-" if score is None else f"{score:.4f}",
+                "-" if agreement is None else f"{agreement:.4f}",
+                "-" if error is None else f"{error:.2e}",
                 f"{timing['median_ms']:.3f}" if timing else "-",
                 f"{timing['size_bytes'] / 1024:.1f}" if timing else "-",
             )
         )
     _print_table(
         f"export {report.export_dir}",
-        ["file", "runtime", "accuracy", "top-1 agree", "max abs err", "median ms", "size KB"],
+        ["file", "runtime", "accuracy / mAP@0.5", "agreement", "max abs err", "median ms", "size KB"],
         rows,
     )
     from keras_nn.edge.operators import format_operators

@@ -14,6 +14,17 @@ EXPORT_SECTION = "\n## Export\n"
 AGREEMENT_KEYS = ("top1_agreement", "translation_agreement", "greedy_token_agreement", "matched_fraction")
 # The error column: the outputs' own error, or a detector's box error (its files return boxes, not logits).
 ERROR_KEYS = ("max_abs_error", "boxes_max_abs_error")
+# The file's own score: a classifier's accuracy, a detector's mAP@0.5.
+SCORE_KEYS = ("accuracy", "map_50")
+
+
+def parity_summary(row):
+    """`(score, agreement, error)` of one parity row, each None where the row has none: the file's own score
+    (accuracy, or a detector's mAP@0.5), its agreement with Keras, and its largest error."""
+    return tuple(
+        next((row[key] for key in keys if row.get(key) is not None), None)
+        for keys in (SCORE_KEYS, AGREEMENT_KEYS, ERROR_KEYS)
+    )
 
 
 def export_trained_run(run, task, model, bundle, config, formats=None, quantize=None, rnn_form=None, streaming=False):
@@ -62,8 +73,7 @@ def write_export_section(run, report):
     latency = {row["path"]: row for row in report.latency}
     rows = []
     for row in report.parity:
-        agreement = next((row[key] for key in AGREEMENT_KEYS if row.get(key) is not None), None)
-        error = next((row[key] for key in ERROR_KEYS if row.get(key) is not None), None)
+        _, agreement, error = parity_summary(row)
         timing = latency.get(row["path"])
         rows.append(
             (

@@ -26,6 +26,7 @@ def run(tmp_path_factory):
     return train(load_recipe("detection", TINY), root, verbose=0), root
 
 
+@pytest.mark.slow
 def test_map_is_pycocotools_on_the_models_own_detections(run):
     result, _ = run
     images, boxes = result.data.as_numpy("test")
@@ -42,6 +43,7 @@ def test_map_is_pycocotools_on_the_models_own_detections(run):
     assert metrics["expected"]["metric"] == "test_map_50"
 
 
+@pytest.mark.slow
 def test_the_run_reports_and_exports_a_detector(run):
     result, root = run
     for name in ("precision_recall.png", "detections.png", "curves.png", "model.keras", "report.md"):
