@@ -1,9 +1,11 @@
-"""YOLO v1 (Redmon et al. 2016): a grid detector on a Darknet-like stack or a registry backbone."""
+"""YOLO v1 (Redmon et al. 2016): a grid detector on a Darknet-like stack or a registry backbone; with `anchors`,
+YOLO v2's per-anchor box priors (Redmon & Farhadi 2017)."""
 
 import keras
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers import NonMaxSuppression, YoloDecoder, YoloHead
+from keras_nn.layers.detection.yolo_head import grid_layout
 from keras_nn.models.base import FunctionalModel, check_choice, check_input_shape, check_positive_int
 from keras_nn.models.image_model import load_weights_by_name
 from keras_nn.models.registry import get_model_entry, register_model
@@ -77,6 +79,12 @@ class YOLO(FunctionalModel):
 
     The grid size is the backbone's output size; the input must be square and a multiple of the stride.
 
+    Anchor boxes (YOLO v2, Redmon & Farhadi 2017): with `anchors`, a list of `B` `(w, h)` priors as fractions of
+    the image (`keras_nn.data.detection.kmeans_anchors` clusters them from the training boxes), the grid is
+    `[batch, S, S, B * (5 + C)]`: anchor `b`'s block `(x_in_cell, y_in_cell, w, h, confidence, C class
+    probabilities)`, classes per anchor, `w`/`h` the decoded size, `sigmoid(t + logit(anchor))` (see `YoloHead`).
+    Train it with `YoloLoss(..., anchors=model.anchors)`; `detect` and the exported files decode it the same way.
+
     The head is convolutional, not the paper's fully connected layer: darknet's yolov1-tiny.cfg ends in a
     `[connected]` layer from the 7x7x256 map to 7x7x30 (12544 x 1470 + 1470 = 18,441,150 parameters, twice the
     convolution stack) with linear outputs (`softmax=0`), which ties the model to one input size. Here a 1x1
@@ -94,7 +102,7 @@ class YOLO(FunctionalModel):
         backbone: one of `"darknet_tiny"`, `"mobilenet_v2"`, `"resnet18"`, `"resnet50"`.
         input_shape: `(size, size, 3)`, a multiple of the backbone's stride (`2**pools` darknet_tiny, 32 otherwise).
         num_classes: `C`.
-        boxes_per_cell: `B`.
+        boxes_per_cell: `B`; None: 2 (YOLO v1's), or `len(anchors)` with anchors (which it must then equal).
         head_filters: widths of the 3x3 convolutions between the backbone and the `YoloHead` (may be empty).
         width_multiplier: darknet_tiny's width scale (ignored when `filters` is given).
         pools: how many of darknet_tiny's six pooled convolutions keep their 2x2/2 max pool (6, darknet's: stride
@@ -109,13 +117,14 @@ class YOLO(FunctionalModel):
             model's own file, or a keras.applications file; see `load_weights_by_name`). Not kept in the config.
         freeze_backbone: make the backbone untrainable (its batch norm then runs in inference mode).
         batch_norm_momentum: batch norm momentum of the darknet stack and the head convolutions.
+        anchors: None (YOLO v1, the default) or a list of `B` `(w, h)` anchor priors, fractions of the image.
         name: model name.
 
     Call arguments:
         images: `(batch, size, size, 3)` float32 in [0, 1].
 
     Returns:
-        `(batch, S, S, B * 5 + C)`.
+        `(batch, S, S, B * 5 + C)`; with anchors `(batch, S, S, B * (5 + C))`.
 
     Example:
     >>> model = keras_nn.create_model("yolo_tiny", num_classes=3, input_shape=(128, 128, 3), width_multiplier=0.25)
@@ -127,6 +136,8 @@ class YOLO(FunctionalModel):
         Redmon, Divvala, Girshick & Farhadi, "You Only Look Once: Unified, Real-Time Object Detection",
         CVPR 2016, https://arxiv.org/abs/1506.02640 (Fast YOLO: section 2.1, 9 convolutional layers).
         darknet `cfg/yolov1-tiny.cfg`, https://github.com/pjreddie/darknet.
+        Redmon & Farhadi, "YOLO9000: Better, Faster, Stronger", CVPR 2017, https://arxiv.org/abs/1612.08242
+        (anchor boxes, dimension clusters).
     """
 
     def __init__(
@@ -134,7 +145,7 @@ class YOLO(FunctionalModel):
         backbone="darknet_tiny",
         input_shape=(448, 448, 3),
         num_classes=20,
-        boxes_per_cell=2,
+        boxes_per_cell=None,
         head_filters=(),
         width_multiplier=1.0,
         filters=None,
@@ -144,13 +155,17 @@ class YOLO(FunctionalModel):
         weights=None,
         freeze_backbone=False,
         batch_norm_momentum=0.99,
+        anchors=None,
         name="yolo",
         **kwargs,
     ):
         arguments = dict(locals())
         check_choice("backbone", backbone, BACKBONES)
         check_positive_int("num_classes", num_classes)
-        check_positive_int("boxes_per_cell", boxes_per_cell)
+        boxes_per_cell, anchors = grid_layout(name, boxes_per_cell, num_classes, anchors)
+        # The config keeps the resolved B and the anchors as lists (a .keras file is JSON).
+        arguments["boxes_per_cell"] = boxes_per_cell
+        arguments["anchors"] = None if anchors is None else [list(pair) for pair in anchors]
         for width in head_filters:
             check_positive_int("head_filters entries", width)
         scaling = DEFAULT_SCALING[backbone] if input_scaling is None else input_scaling
@@ -191,7 +206,7 @@ class YOLO(FunctionalModel):
         x = features(x)
         for index, width in enumerate(head_filters, start=1):
             x = conv_bn_leaky(x, width, f"head_conv{index}", batch_norm_momentum)
-        grid = YoloHead(boxes_per_cell, num_classes, dtype="float32", name="yolo_head")(x)
+        grid = YoloHead(boxes_per_cell, num_classes, anchors=anchors, dtype="float32", name="yolo_head")(x)
         super().__init__(inputs=images, outputs=grid, name=name, **kwargs)
         self._init_arguments(arguments)
         # The weights were loaded into this instance; a config that reloads them again would be a trap.
@@ -199,6 +214,7 @@ class YOLO(FunctionalModel):
         self.grid_size = int(grid.shape[1])
         self.boxes_per_cell = boxes_per_cell
         self.num_classes = num_classes
+        self.anchors = anchors
         self.image_size = (input_shape[0], input_shape[1])
 
     def get_config(self):
@@ -216,7 +232,7 @@ class YOLO(FunctionalModel):
         """Detections of a batch of images: the grid decoded (`YoloDecoder`) and `NonMaxSuppression`'s dict
         (`boxes [batch, max_detections, 4]` normalized corners, `scores`, `classes` int32, `count [batch]`)."""
         grid = self(images, training=False)
-        candidates = YoloDecoder(self.boxes_per_cell, self.num_classes)(grid)
+        candidates = YoloDecoder(self.boxes_per_cell, self.num_classes, anchors=self.anchors)(grid)
         suppress = NonMaxSuppression(
             max_detections=max_detections,
             iou_threshold=iou_threshold,

@@ -82,7 +82,7 @@ def detector_function(plan):
     named outputs, as a `tf.function` with a fixed input signature."""
     model = plan.model
     height, width = model.image_size
-    decoder = YoloDecoder(model.boxes_per_cell, model.num_classes)
+    decoder = YoloDecoder(model.boxes_per_cell, model.num_classes, anchors=getattr(model, "anchors", None))
     suppress = NonMaxSuppression(**nms_settings(plan))
     spec = tf.TensorSpec((1, height, width, 3), tf.float32, name=DETECTOR_INPUT)
 
