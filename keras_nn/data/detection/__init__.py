@@ -3,7 +3,7 @@
 `load_detection_dataset("embedded:shapes" | "dir:PATH" | "coco:PATH.json" | "tfds:voc", ...)` returns a
 `DetectionBundle` whose pipelines yield `(images [b, H, W, 3] in [0, 1], boxes [b, max_boxes, 5])`, each box row
 `(class_id, x1, y1, x2, y2)` normalized, padding rows `class_id = -1`. `encode_grid_targets` turns boxes into
-the grid target of `keras_nn.losses.YoloLoss`.
+the grid target of `keras_nn.losses.YoloLoss`; `kmeans_anchors` clusters the boxes' shapes into YOLO v2 anchors.
 
 Example:
     >>> from keras_nn.data.detection import encode_grid_targets, load_detection_dataset
@@ -11,6 +11,7 @@ Example:
     >>> train = bundle.train.map(lambda x, b: (x, encode_grid_targets(b, 6, bundle.num_classes)))
 """
 
+from keras_nn.data.detection.anchors import kmeans_anchors
 from keras_nn.data.detection.augment import (
     DETECTION_AUGMENT_DEFAULTS,
     augment_detection,
@@ -33,5 +34,6 @@ __all__ = [
     "check_detection_augment",
     "encode_grid_targets",
     "generate_scenes",
+    "kmeans_anchors",
     "load_detection_dataset",
 ]

@@ -12,6 +12,11 @@ video, a folder of images or a webcam.
 mAP is computed the way COCO does it: from every detection above a low score (`eval_score_threshold`, 0.001 as in
 the reference evaluations), up to `max_detections` per image; `score_threshold` is what a deployed detector
 draws (the export and `keras-nn detect`).
+
+Anchor boxes (YOLO v2, Redmon & Farhadi 2017): `task_options.anchors` is `none` (YOLO v1's boxes, the default),
+`auto` (`num_anchors` shapes clustered by `kmeans_anchors` from the boxes of the first `ANCHOR_IMAGES` training
+images, seeded by `training.seed`) or a list of `[w, h]` pairs; the model gets them as its `anchors` argument, so
+its `.keras` file keeps them, and the loss matches each object to the anchor of the closest shape.
 """
 
 import logging
@@ -20,7 +25,7 @@ import numpy as np
 
 from keras_nn.config.export_plan import DetectorExport
 from keras_nn.config.schema import Field
-from keras_nn.data.detection import encode_grid_targets, load_detection_dataset
+from keras_nn.data.detection import encode_grid_targets, kmeans_anchors, load_detection_dataset
 from keras_nn.data.detection.scenes import DEFAULT_IMAGE_SIZE
 from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
@@ -33,6 +38,27 @@ from keras_nn.viz import markdown_table, plot_detections, plot_precision_recall
 logger = logging.getLogger(__name__)
 
 BAD_LABEL_POLICIES = ("error", "skip")
+ANCHOR_MODES = ("none", "auto")
+#: `anchors: auto` clusters the boxes of at most this many training images (their images are loaded too).
+ANCHOR_IMAGES = 1000
+
+
+def check_anchors_option(key, value):
+    """`none`, `auto` or a list of `[w, h]` pairs in (0, 1]."""
+    if isinstance(value, str):
+        if value not in ANCHOR_MODES:
+            raise ConfigError(f"recipe key {key!r} = {value!r}: use none, auto or a list of [w, h] pairs")
+        return value
+    if not value or not all(
+        isinstance(pair, list) and len(pair) == 2
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1 for v in pair)
+        for pair in value
+    ):
+        raise ConfigError(
+            f"recipe key {key!r} = {value!r} must be none, auto or a list of [w, h] pairs in (0, 1], e.g. "
+            "[[0.1, 0.1], [0.3, 0.3]]"
+        )
+    return [[float(w), float(h)] for w, h in value]
 
 
 class DetectionTask(Task):
@@ -45,6 +71,15 @@ class DetectionTask(Task):
         "on_bad_labels": Field(
             (str,), "error", choices=BAD_LABEL_POLICIES,
             help="error: stop at the first bad label or image; skip: drop it and list it in the report",
+        ),
+        "anchors": Field(
+            (str, list), "none", check=check_anchors_option,
+            help="none: YOLO v1 boxes; auto: YOLO v2 anchors by k-means on the training boxes; or [[w, h], ...]",
+        ),
+        "num_anchors": Field((int,), 5, minimum=1, help="anchors: auto clusters this many shapes (YOLO v2: 5)"),
+        "ignore_iou": Field(
+            (float,), None, minimum=0.0, maximum=1.0,
+            help="boxes overlapping their cell's object above this IoU skip the no-object term (YOLO v2: 0.6)",
         ),
         "lambda_coord": Field((float,), 5.0, minimum=0.0, help="weight of the box coordinate terms (YOLO: 5)"),
         "lambda_noobj": Field((float,), 0.5, minimum=0.0, help="weight of the no-object confidence term (YOLO: 0.5)"),
@@ -101,9 +136,29 @@ class DetectionTask(Task):
                     f"model.{key}={arguments[key]!r} differs from the data's {value!r}; leave it out (the data sets it)"
                 )
             arguments[key] = value
+        anchors = self.anchors(config, bundle)
+        if anchors is not None:
+            if arguments.get("anchors") is not None:
+                raise ConfigError(
+                    "model.anchors and task_options.anchors are both set; give the anchors in one of them"
+                )
+            arguments["anchors"] = anchors
         model = create_model(config["model"]["name"], **arguments)
         self.grid_size = model.grid_size
         return model
+
+    def anchors(self, config, bundle):
+        """The task's anchor priors: None (`none`), k-means on the training boxes (`auto`), or the list given."""
+        options = config["task_options"]
+        if options["anchors"] == "none":
+            return None
+        if options["anchors"] != "auto":
+            return options["anchors"]
+        _, boxes = bundle.as_numpy("train", limit=ANCHOR_IMAGES)
+        anchors = kmeans_anchors(boxes, options["num_anchors"], seed=config["training"]["seed"])
+        anchors = [[round(w, 6), round(h, 6)] for w, h in anchors]
+        logger.info("anchors (k-means on %d training images' boxes): %s", len(boxes), anchors)
+        return anchors
 
     def compile(self, model, config, steps_per_epoch):
         self.reject_label_smoothing(config)
@@ -111,6 +166,7 @@ class DetectionTask(Task):
         loss = YoloLoss(
             model.num_classes, boxes_per_cell=model.boxes_per_cell,
             lambda_coord=options["lambda_coord"], lambda_noobj=options["lambda_noobj"],
+            anchors=getattr(model, "anchors", None), ignore_iou=options["ignore_iou"],
         )
         self.compile_model(model, config, steps_per_epoch, loss=loss)
 
