@@ -7,6 +7,8 @@ import numpy as np
 from keras_nn.errors import ConfigError, DataError
 
 MAX_ITERATIONS = 300
+#: k-means runs from this many seeded k-means++ starts; the one with the highest mean IoU is kept.
+RESTARTS = 10
 
 
 def box_shapes(boxes) -> np.ndarray:
@@ -42,7 +44,9 @@ def kmeans_anchors(boxes, k: int, seed: int = 0) -> list[tuple[float, float]]:
     (so large boxes do not dominate as they would under a Euclidean distance). Seeded k-means++ picks the first
     centroids (each next one drawn with probability proportional to its squared distance to the nearest chosen
     one); Lloyd iterations then assign every box to its nearest centroid and move each centroid to its
-    cluster's mean shape, until the assignment no longer changes. The same boxes and seed give the same anchors.
+    cluster's mean shape, until the assignment no longer changes. Of `RESTARTS` such runs (one seeded generator
+    for all), the one whose boxes have the highest mean IoU with their nearest anchor (YOLO v2's "Avg IoU") wins,
+    so one unlucky start does not split a cluster. The same boxes and seed give the same anchors.
 
     Args:
         boxes: `[N, 2]` widths and heights (fractions of the image), or ground-truth box rows `[..., 5]`
@@ -73,12 +77,26 @@ def kmeans_anchors(boxes, k: int, seed: int = 0) -> list[tuple[float, float]]:
     if distinct < k:
         raise DataError(f"{k} anchors need at least {k} distinct box shapes; the boxes have {distinct}: use fewer anchors")
     rng = np.random.default_rng(seed)
+    runs = [lloyd(shapes, kmeans_plus_plus(shapes, k, rng)) for _ in range(RESTARTS)]
+    best = max(runs, key=lambda centroids: np.max(shape_iou(shapes, centroids), axis=1).mean())
+    order = np.argsort(best[:, 0] * best[:, 1], kind="stable")
+    return [(float(w), float(h)) for w, h in best[order]]
+
+
+def kmeans_plus_plus(shapes, k, rng):
+    """k-means++ starts under the 1 - IoU distance."""
     centroids = [shapes[rng.integers(len(shapes))]]
     for _ in range(1, k):
         nearest = np.min(1.0 - shape_iou(shapes, np.array(centroids)), axis=1)
         weights = nearest**2
         centroids.append(shapes[rng.choice(len(shapes), p=weights / weights.sum())])
-    centroids = np.array(centroids)
+    return np.array(centroids)
+
+
+def lloyd(shapes, centroids):
+    """Lloyd iterations from `centroids` (each box to the centroid of highest IoU) until nothing moves."""
+    centroids = centroids.copy()
+    k = len(centroids)
     assignment = None
     for _ in range(MAX_ITERATIONS):
         new_assignment = np.argmax(shape_iou(shapes, centroids), axis=1)
@@ -89,5 +107,4 @@ def kmeans_anchors(boxes, k: int, seed: int = 0) -> list[tuple[float, float]]:
             members = shapes[assignment == cluster]
             if len(members):  # an emptied cluster keeps its centroid
                 centroids[cluster] = members.mean(axis=0)
-    order = np.argsort(centroids[:, 0] * centroids[:, 1], kind="stable")
-    return [(float(w), float(h)) for w, h in centroids[order]]
+    return centroids
