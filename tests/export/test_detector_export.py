@@ -114,3 +114,29 @@ def test_bad_plans_fail_before_writing(exported, tmp_path):
         with pytest.raises(error, match=message):
             run_export(plan, tmp_path / "export", settings)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_anchors_model_exports_with_its_anchor_decoding(tmp_path):
+    # YOLO v2-style anchors: the exporter builds its YoloDecoder from the model's anchors; float files match
+    # model.detect, every TFLite file keeps builtin ops only (int8 included) and ONNX has NonMaxSuppression.
+    keras.utils.set_random_seed(1)
+    model = keras_nn.create_model("yolo_tiny", **TINY, anchors=[[0.1, 0.1], [0.3, 0.4], [0.7, 0.6]])
+    images = np.random.default_rng(1).random((4, 128, 128, 3), dtype=np.float32)
+    plan = DetectorExport(model, representative_data=images, verify_images=images, class_names=NAMES, **SETTINGS)
+    report = run_export(
+        plan, tmp_path / "export", ExportSettings(formats=("tflite", "onnx"), quantize=("int8",), benchmark_runs=2)
+    )
+    rows = {row["format"]: row for row in report.parity}
+    reference = model.detect(images, **SETTINGS)
+    assert int(keras.ops.convert_to_numpy(reference["count"]).min()) > 0
+    for fmt in ("tflite-float32", "onnx"):
+        assert rows[fmt]["within_tolerance"] and rows[fmt]["matched_fraction"] == 1.0, rows[fmt]
+        assert rows[fmt]["boxes_max_relative_error"] <= 1e-4
+    for name in (contract.tflite_file(), contract.tflite_file("int8")):
+        ops = operators(str(tmp_path / "export" / name))
+        assert "NON_MAX_SUPPRESSION_V5" in ops and not any(op.startswith("Flex") for op in ops), ops
+    assert "NonMaxSuppression" in operators(str(tmp_path / "export" / contract.ONNX_FILE))
+    runner = DetectorRunner(str(tmp_path / "export" / contract.tflite_file()))
+    np.testing.assert_allclose(
+        runner(images[:1])["boxes"][0], keras.ops.convert_to_numpy(reference["boxes"])[0], rtol=1e-4, atol=1e-6
+    )

@@ -62,12 +62,33 @@ def test_the_run_reports_and_exports_a_detector(run):
     assert tflite["map_50"] == pytest.approx(tflite["keras_map_50"], abs=1e-9)
 
 
+@pytest.mark.slow
+def test_auto_anchors_are_kmeans_of_the_training_boxes_and_reach_the_model_file(tmp_path):
+    import keras
+
+    from keras_nn.data.detection import kmeans_anchors
+
+    root = tmp_path / "run"
+    sets = [*TINY, "training.epochs=1", "task_options.anchors=auto", "task_options.num_anchors=3"]
+    result = train(load_recipe("detection", sets), root, verbose=0)
+    _, boxes = result.data.as_numpy("train")
+    expected = [[round(w, 6), round(h, 6)] for w, h in kmeans_anchors(boxes, 3, seed=0)]
+    assert [list(pair) for pair in result.model.anchors] == expected
+    assert result.model.output_shape == (None, 4, 4, 3 * (5 + result.data.num_classes))
+    assert keras.saving.load_model(root / "model.keras").get_config()["anchors"] == expected
+    parity = json.loads((root / "export" / "parity.json").read_text())
+    assert next(row for row in parity if row["format"] == "tflite-float32")["within_tolerance"]
+
+
 @pytest.mark.parametrize(
     ("sets", "words"),
     [
         (["model.name=simple_cnn"], ("not a detector", "yolo_tiny")),
         (["model.num_classes=7"], ("model.num_classes=7 differs from the data's 4",)),
         (["task_options.on_bad_labels=ignore"], ("on_bad_labels", "error, skip")),
+        (["task_options.anchors=kmeans"], ("task_options.anchors", "none, auto")),
+        (["task_options.anchors=[[0.1, 0.1], [0.3]]"], ("task_options.anchors", "[w, h] pairs")),
+        (["task_options.anchors=[[0.2, 0.2]]", "model.anchors=[[0.1, 0.1]]"], ("both set",)),
         (["data.source=dir:/nonexistent/folder"], ("/nonexistent/folder",)),
     ],
 )
