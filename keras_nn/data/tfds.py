@@ -124,7 +124,6 @@ def load_tfds(
     """
     # TFDS is slow to import; only pay for it when a tfds: source is asked for.
     import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.registered import DatasetNotFoundError
 
     name = tfds_name(spec)
     source = source or f"tfds:{spec}"
@@ -132,11 +131,7 @@ def load_tfds(
         raise UnknownDatasetError(
             f"no TFDS name given in {source!r}; use tfds:NAME, e.g. tfds:mnist; {LIST_HINT}"
         )
-    check_config(name, source, tfds, DatasetNotFoundError)
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except DatasetNotFoundError:
-        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {LIST_HINT}") from None
+    builder = open_builder(name, source, data_dir)
 
     # Check the features before downloading anything: a wrong form should fail in a second, not an hour.
     info = builder.info
@@ -228,6 +223,22 @@ def load_tfds(
         source=source,
         num_examples=num_examples,
     )
+
+
+def open_builder(name: str, source: str, data_dir=None):
+    """The TFDS builder of `name` (`NAME` or `NAME/CONFIG`), its config checked first.
+
+    Raises:
+        UnknownDatasetError: TFDS has no such data set or config, naming `source` and how to list the names.
+    """
+    import tensorflow_datasets as tfds
+    from tensorflow_datasets.core.registered import DatasetNotFoundError
+
+    check_config(name, source, tfds, DatasetNotFoundError)
+    try:
+        return tfds.builder(name, data_dir=data_dir)
+    except DatasetNotFoundError:
+        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {LIST_HINT}") from None
 
 
 def check_config(name: str, source: str, tfds, not_found_error) -> None:

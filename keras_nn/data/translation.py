@@ -104,17 +104,12 @@ def load_tfds_pairs(spec, data_dir=None, validation_fraction=0.1, test_fraction=
         DataError: the set has no `(source, target)` text pair of supervised keys.
     """
     import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.registered import DatasetNotFoundError
 
     from keras_nn.data.pipeline import LoadOptions
-    from keras_nn.data.tfds import LIST_HINT, check_config, plan_splits, tfds_name
+    from keras_nn.data.tfds import open_builder, plan_splits, tfds_name
 
     name, source = tfds_name(spec), source or f"tfds:{spec}"
-    check_config(name, source, tfds, DatasetNotFoundError)
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except DatasetNotFoundError:
-        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {LIST_HINT}") from None
+    builder = open_builder(name, source, data_dir)
     keys = builder.info.supervised_keys
     features = builder.info.features
     if not (isinstance(keys, tuple) and len(keys) == 2 and all(isinstance(k, str) for k in keys)):

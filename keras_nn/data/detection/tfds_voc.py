@@ -11,7 +11,7 @@ from __future__ import annotations
 import tensorflow as tf
 
 from keras_nn.data.pipeline import LoadOptions
-from keras_nn.data.tfds import LIST_HINT, check_config, plan_splits, tfds_name
+from keras_nn.data.tfds import open_builder, plan_splits, tfds_name
 from keras_nn.errors import DataError, UnknownDatasetError
 
 
@@ -69,17 +69,11 @@ def read_tfds_detection(
         UnknownDatasetError: no such TFDS data set or config.
         DataError: the data set has no `image` and `objects/bbox`, `objects/label` features, or no train split.
     """
-    import tensorflow_datasets as tfds
-    from tensorflow_datasets.core.registered import DatasetNotFoundError
 
     name = tfds_name(spec)
     if not name:
         raise UnknownDatasetError(f"no TFDS name given in {source!r}; use tfds:voc or tfds:voc/2007")
-    check_config(name, source, tfds, DatasetNotFoundError)
-    try:
-        builder = tfds.builder(name, data_dir=data_dir)
-    except DatasetNotFoundError:
-        raise UnknownDatasetError(f"unknown TFDS data set {name!r} in {source!r}; {LIST_HINT}") from None
+    builder = open_builder(name, source, data_dir)
     features = builder.info.features
     objects = features["objects"] if "objects" in features else None
     if "image" not in features or objects is None or "bbox" not in objects or "label" not in objects:
