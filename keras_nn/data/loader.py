@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from keras_nn.config.vocabulary import DATA_SCHEMES
 from keras_nn.data.bundle import DatasetBundle
+from keras_nn.data.detection.loader import DETECTION_SOURCES
 from keras_nn.data.embedded import EMBEDDED, load_embedded
 from keras_nn.data.pipeline import FORMS, check_options
 from keras_nn.errors import ConfigError, UnknownDatasetError
@@ -114,7 +115,7 @@ def list_datasets() -> list[tuple[str, str]]:
 
     Returns:
         `(source, description)` pairs: every embedded data set, one hint line each for `tfds:` and `dir:`,
-        then the generated tasks.
+        the generated tasks, then the detection task's sources.
 
     Example:
         >>> for source, description in list_datasets():
@@ -131,4 +132,6 @@ def list_datasets() -> list[tuple[str, str]]:
         )
     )
     rows.extend((f"generated:{name}", description) for name, description in sorted(GENERATED_SOURCES.items()))
+    # The detection task's own sources (keras_nn.data.detection), images with boxes.
+    rows.extend(DETECTION_SOURCES.items())
     return rows

@@ -28,6 +28,13 @@ DETECTION_SCHEMES = {
     "tfds": "tfds:voc or tfds:voc/2007 (TensorFlow Datasets)",
 }
 EMBEDDED_DETECTION = ("shapes",)
+#: What `keras-nn list` shows for the detection sources.
+DETECTION_SOURCES = {
+    "embedded:shapes": "circles, squares, triangles, crosses on textured backgrounds, 3000/300/500 (detection; synthetic)",
+    "dir:PATH": "images with YOLO-format .txt labels, classes.txt or data.yaml names (detection)",
+    "coco:FILE.json": "a COCO annotation file and its images (detection)",
+    "tfds:voc": "PASCAL VOC 2007/2012 through TensorFlow Datasets (detection)",
+}
 _HELP = "use one of: " + "; ".join(DETECTION_SCHEMES.values())
 
 
