@@ -121,5 +121,5 @@ def test_list_datasets_has_embedded_and_hints():
     assert "embedded:digits" in sources
     assert any(s.startswith("tfds:") for s in sources) and any(s.startswith("dir:") for s in sources)
     assert all(isinstance(d, str) and d and "\n" not in d for _, d in rows)
-    # The detection task's sources are listed too, and each loads as what it says.
+    # The detection task's sources are listed too.
     assert {"embedded:shapes", "coco:FILE.json"} <= set(sources)
