@@ -17,6 +17,9 @@ from keras_nn.export.exporters import DetectorExporter, exporter_for
 from keras_nn.export.pipeline import run_export
 from keras_nn.export.settings import ExportSettings
 
+# Exports written and run in TFLite, ONNX Runtime and TensorFlow: end to end, so the quick run leaves them out.
+pytestmark = pytest.mark.slow
+
 TINY = dict(num_classes=3, input_shape=(128, 128, 3), filters=(4, 4, 8, 8, 8, 8, 16, 8))
 NAMES = ["circle", "square", "triangle"]
 # An untrained model's scores are about confidence 0.5 x class probability 1/3; a low threshold keeps some, and

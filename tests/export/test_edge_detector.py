@@ -199,6 +199,7 @@ def test_device_video_and_single_image(toy, device_kit, tmp_path):
     assert os.listdir(tmp_path / "one") == ["shot_1.png"]
 
 
+@pytest.mark.slow
 def test_installed_module_runs(toy, tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "keras_nn.edge.run_detector", str(toy["tflite"]), "--source", str(toy["video"]),

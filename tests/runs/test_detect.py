@@ -14,6 +14,9 @@ from keras_nn.export.pipeline import run_export
 from keras_nn.export.settings import ExportSettings
 from keras_nn.runs import RunDirectory
 
+# The command over a video, end to end: the quick run leaves it out.
+pytestmark = pytest.mark.slow
+
 TINY = dict(num_classes=3, input_shape=(128, 128, 3), filters=(4, 4, 8, 8, 8, 8, 16, 8))
 FRAMES, WIDTH, HEIGHT = 8, 96, 72
 # Low enough for an untrained model's scores (about 0.5 x 1/3) to leave boxes to draw.
