@@ -1,7 +1,7 @@
 """Reusable layers, a file per layer: rnn/ (cells, recurrent layers, Bidirectional), conv/ (convolutional
 blocks), attention/ (masks, dot-product, multi-head, Bahdanau, Luong), transformer/ (encoder and decoder
 blocks), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
-(stochastic depth), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
+(stochastic depth), energy/ (the restricted Boltzmann machine), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
 
 from keras_nn.layers.attention.bahdanau import BahdanauAttention as BahdanauAttention
 from keras_nn.layers.attention.luong import LuongAttention as LuongAttention
@@ -30,6 +30,7 @@ from keras_nn.layers.position.patch_position_embedding import (
     resample_position_embedding as resample_position_embedding,
 )
 from keras_nn.layers.position.sinusoidal import SinusoidalPositionEncoding as SinusoidalPositionEncoding
+from keras_nn.layers.energy.rbm import RBM as RBM
 from keras_nn.layers.regularization.drop_path import DropPath as DropPath
 from keras_nn.layers.rnn.bidirectional import Bidirectional as Bidirectional
 from keras_nn.layers.rnn.gru import GRU as GRU

@@ -23,3 +23,9 @@ def known_width(owner, inputs_shape):
             f"{owner}: inputs must be [..., length, width] with a known width; got {inputs_shape}"
         )
     return int(width)
+
+
+def check_choice(owner, name, value, choices):
+    """Raises `ConfigError` unless `value` is one of `choices`."""
+    if value not in choices:
+        raise ConfigError(f"{owner}: {name}={value!r} is not allowed; choose one of: {', '.join(map(str, choices))}")

@@ -9,6 +9,7 @@ from keras_nn.models.gpt import GPTDecoder
 from keras_nn.models.inception import InceptionV1
 from keras_nn.models.lenet import LeNet5
 from keras_nn.models.mobilenet import MobileNetV2
+from keras_nn.models.rbm import RestrictedBoltzmannMachine
 from keras_nn.models.recurrent_classifier import RecurrentClassifier
 from keras_nn.models.registry import create_model, get_model_entry, list_models, register_model
 from keras_nn.models.resnet import ResNet
@@ -33,6 +34,7 @@ __all__ = [
     "LeNet5",
     "MobileNetV2",
     "RecurrentClassifier",
+    "RestrictedBoltzmannMachine",
     "ResNet",
     "Seq2SeqAttention",
     "SequenceTagger",

@@ -1,0 +1,1 @@
+"""Energy-based layers: the restricted Boltzmann machine."""
