@@ -3,6 +3,8 @@
 from keras_nn.models.alexnet import AlexNet
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import BertClassifier, BertEncoder, BertMaskedLM
+from keras_nn.models.dbn import DeepBeliefNetwork
+from keras_nn.models.deep_autoencoder import DeepAutoencoder
 from keras_nn.models.distiller import Distiller
 from keras_nn.models.forecaster import Forecaster
 from keras_nn.models.gpt import GPTDecoder
@@ -26,6 +28,8 @@ __all__ = [
     "BertClassifier",
     "BertEncoder",
     "BertMaskedLM",
+    "DeepAutoencoder",
+    "DeepBeliefNetwork",
     "Distiller",
     "Forecaster",
     "FunctionalModel",

@@ -7,6 +7,7 @@ A recipe with a `comparison` section is a base recipe plus named runs, each a se
 comparison:
   seeds: [0, 1, 2]
   explain: 6               # test images explained in explanations.png (0: none)
+  metrics: [test_accuracy] # each run's metrics the table shows, mean and spread over the seeds (the first per seed)
   runs:
     cnn: {model: {name: simple_cnn}}
     vit: {model: {name: vit_tiny_patch16_224, patch_size: 4, depth: 4, hidden_dim: 64}}
@@ -18,7 +19,8 @@ comparison:
 
 Every run trains from every seed into `OUTPUT/NAME/seed_S/` (a full run directory with its own report; no
 export). `OUTPUT` then gets `comparison.json` (every run's metrics), `comparison.md` (the table: parameters,
-test accuracy mean and standard deviation over the seeds, each seed's value, training time),
+each of `comparison.metrics` as mean and standard deviation over the seeds, the first one's value per seed,
+training time),
 `comparison_curves.png` (validation accuracy and training loss per epoch, the seeds' mean with their range) and
 `explanations.png` (the first test images, with each CNN's Grad-CAM and each Vision Transformer's attention
 rollout, from the first seed).
@@ -65,9 +67,12 @@ def _merge(base, overrides):
 
 def check_comparison(section):
     """Checks a recipe's `comparison` section; returns `(seeds, runs, explain)`."""
-    unknown = sorted(set(section) - {"seeds", "runs", "explain"})
+    unknown = sorted(set(section) - {"seeds", "runs", "explain", "metrics"})
     if unknown:
-        raise ConfigError(f"recipe key 'comparison.{unknown[0]}' is not allowed; comparison takes seeds, runs, explain")
+        raise ConfigError(
+            f"recipe key 'comparison.{unknown[0]}' is not allowed; comparison takes seeds, runs, explain, metrics"
+        )
+    comparison_metrics(section)
     seeds = section.get("seeds", [0])
     if not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) and not isinstance(s, bool) for s in seeds):
         raise ConfigError(f"recipe key 'comparison.seeds' = {seeds!r} must be a non-empty list of integers, e.g. [0, 1, 2]")
@@ -107,6 +112,17 @@ def _teacher_references(run_name, config, earlier):
             f"({', '.join(earlier) or 'none'})"
         )
     return reference
+
+
+def comparison_metrics(section):
+    """The metrics the comparison's table shows (`comparison.metrics`, default `[test_accuracy]`)."""
+    metrics = section.get("metrics", ["test_accuracy"])
+    if not isinstance(metrics, list) or not metrics or not all(isinstance(m, str) and m for m in metrics):
+        raise ConfigError(
+            f"recipe key 'comparison.metrics' = {metrics!r} must be a non-empty list of metric names from each run's "
+            "metrics.json, e.g. [test_accuracy]"
+        )
+    return metrics
 
 
 def comparison_configs(config, run):
@@ -149,12 +165,11 @@ def model_label(model_section):
     return f"{model_section['name']} ({arguments})" if arguments else model_section["name"]
 
 
-def _summary_rows(configs, results):
+def _summary_rows(configs, results, metrics):
     rows, table = [], []
+    first_metric = metrics[0]
     for name, by_seed in results.items():
-        accuracies = [metrics.get("test_accuracy") for metrics in by_seed.values()]
-        mean, spread = _mean_and_spread(accuracies)
-        seconds, _ = _mean_and_spread([metrics.get("train_seconds") for metrics in by_seed.values()])
+        seconds, _ = _mean_and_spread([values.get("train_seconds") for values in by_seed.values()])
         first = next(iter(by_seed.values()))
         config = next(iter(configs[name].values()))
         row = {
@@ -162,11 +177,16 @@ def _summary_rows(configs, results):
             "model": model_label(config["model"]),
             "task": config["task"],
             "parameters": first.get("num_parameters"),
-            "test_accuracy_mean": None if mean is None else round(mean, 4),
-            "test_accuracy_std": None if spread is None else round(spread, 4),
-            "test_accuracy_per_seed": {str(seed): metrics.get("test_accuracy") for seed, metrics in by_seed.items()},
-            "train_seconds_mean": None if seconds is None else round(seconds, 1),
         }
+        cells = []
+        for metric in metrics:
+            mean, spread = _mean_and_spread([values.get(metric) for values in by_seed.values()])
+            row[f"{metric}_mean"] = None if mean is None else round(mean, 4)
+            row[f"{metric}_std"] = None if spread is None else round(spread, 4)
+            cells.append("-" if mean is None else f"{mean:.4f} ± {spread:.4f}")
+        per_seed = [values.get(first_metric) for values in by_seed.values()]
+        row[f"{first_metric}_per_seed"] = {str(seed): values.get(first_metric) for seed, values in by_seed.items()}
+        row["train_seconds_mean"] = None if seconds is None else round(seconds, 1)
         table.append(row)
         rows.append(
             (
@@ -174,12 +194,16 @@ def _summary_rows(configs, results):
                 row["model"],
                 row["task"],
                 f"{row['parameters']:,}" if row["parameters"] else "-",
-                "-" if mean is None else f"{mean:.4f} ± {spread:.4f}",
-                ", ".join("-" if a is None else f"{a:.4f}" for a in accuracies),
+                *cells,
+                ", ".join("-" if a is None else f"{a:.4f}" for a in per_seed),
                 "-" if seconds is None else f"{seconds:.1f}",
             )
         )
-    columns = ["run", "model", "task", "parameters", "test accuracy (mean ± std)", "per seed", "train s (mean)"]
+    columns = [
+        "run", "model", "task", "parameters",
+        *(f"{metric.replace('_', ' ')} (mean ± std)" for metric in metrics),
+        f"{first_metric.replace('_', ' ')} per seed", "train s (mean)",
+    ]
     return columns, rows, table
 
 
@@ -242,12 +266,15 @@ def run_comparison(config, output_dir, resume=False, verbose="auto"):
             results[name][seed] = train_run(by_seed[seed], sub_run, resume=again, verbose=verbose, export=False).metrics
             keras.backend.clear_session()
 
-    columns, rows, table = _summary_rows(configs, results)
+    columns, rows, table = _summary_rows(configs, results, comparison_metrics(config["comparison"]))
     histories = {
         name: [read_history(run_directory_of(run, name, seed).history) for seed in seeds] for name in configs
     }
     title = f"{config['name'] or 'comparison'} on {config['data']['source']}, {len(seeds)} seed(s)"
-    plot_comparison_curves(histories, run.comparison_curves_png, title=title)
+    # The first table metric's validation curve (test_accuracy -> val_accuracy) beside the training loss.
+    quantity = comparison_metrics(config["comparison"])[0].removeprefix("test_")
+    panels = ((f"val_{quantity}", f"validation {quantity.replace('_', ' ')}"), ("loss", "training loss"))
+    plot_comparison_curves(histories, run.comparison_curves_png, title=title, panels=panels)
     if explain:
         _write_explanations(configs, run, seeds[0], explain)
     summary = {"seeds": seeds, "results": {n: {str(s): m for s, m in r.items()} for n, r in results.items()}, "table": table}

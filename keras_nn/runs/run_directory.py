@@ -8,6 +8,8 @@ module.
 
 from pathlib import Path
 
+from keras_nn.training.tasks.energy import PRETRAINED_FOLDER
+
 
 class RunDirectory:
     """The files of one run, under `root`.
@@ -20,7 +22,9 @@ class RunDirectory:
     `text_vocabulary` (vocabulary.txt) and `class_names` (classes.json) of a text classifier; `tagging_report`;
     `forecast_png`; `char_vocabularies` (vocabulary.json) of a seq2seq run; `subwords` and `translation_lengths`
     (translation.json) of a translator; `samples` (samples.tsv), `attention_png` and `attention_dir` of the
-    decoding tasks; `precision_recall_png` and `detections_png` (detection).
+    decoding tasks; `precision_recall_png` and `detections_png` (detection); `filters_png`, `gibbs_png` (rbm),
+    `reconstructions_png`, `code_map_png` (autoencoder), `pretrained` (the RBMs a dbn or autoencoder run
+    pretrained, and `pretraining.json`).
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
     `comparison_json`, `comparison_md`, `comparison_curves_png`, `explanations_png` (a comparison of runs over
@@ -62,6 +66,11 @@ class RunDirectory:
         self.attention_dir = root / "attention"
         self.precision_recall_png = root / "precision_recall.png"
         self.detections_png = root / "detections.png"
+        self.filters_png = root / "filters.png"
+        self.gibbs_png = root / "gibbs_samples.png"
+        self.reconstructions_png = root / "reconstructions.png"
+        self.code_map_png = root / "code_map.png"
+        self.pretrained = root / PRETRAINED_FOLDER
 
         self.ablation_json = root / "ablation.json"
         self.ablation_md = root / "ablation.md"

@@ -1,8 +1,9 @@
 """Training: the fit loop a recipe drives (`train`), one task per file (`tasks/`), strategies
-(tf.distribute), callbacks, optimizers and the task reports. Training never imports the export side: a task
+(tf.distribute), callbacks, optimizers, greedy layer-wise RBM pretraining and the task reports. Training never imports the export side: a task
 describes what its run exports (`Task.export_plan`) and `keras_nn.runs` hands that to `keras_nn.export`."""
 
 from keras_nn.training.optimizers import build_optimizer
+from keras_nn.training.pretraining import pretrain_greedily
 from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name
 from keras_nn.training.tasks import (
     TASKS,
@@ -24,6 +25,7 @@ __all__ = [
     "get_strategy",
     "get_task_class",
     "is_chief",
+    "pretrain_greedily",
     "register_task",
     "resolve_strategy_name",
     "resolve_task_options",

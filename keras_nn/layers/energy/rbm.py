@@ -156,12 +156,11 @@ class RBM(keras.layers.Layer):
         return self.sample_visible(self.sample_hidden(visible, seed), seed)
 
     def gibbs_chain(self, visible, steps, seed=None):
-        """`steps` Gibbs steps from `visible`; returns the last visible sample."""
+        """`steps` Gibbs steps from `visible` (a `keras.ops.fori_loop`, so a long chain is one loop in a
+        compiled function); returns the last visible sample."""
         seed = self._seed(seed)
         visible = self._states(visible)
-        for _ in range(int(steps)):
-            visible = self.gibbs_step(visible, seed)
-        return visible
+        return ops.fori_loop(0, int(steps), lambda _, state: self.gibbs_step(state, seed), visible)
 
     def reconstruct(self, visible):
         """The mean-field reconstruction `E[v | E[h | v]]`: the data mapped up to the hidden probabilities and

@@ -5,12 +5,15 @@ instance (`create_task`), so nothing one run leaves on a task reaches the next.
 """
 
 from keras_nn.errors import ConfigError
+from keras_nn.training.tasks.autoencoder import AutoencoderTask
 from keras_nn.training.tasks.base import Task
 from keras_nn.training.tasks.classification import ClassificationTask
+from keras_nn.training.tasks.dbn import DBNTask
 from keras_nn.training.tasks.detection import DetectionTask
 from keras_nn.training.tasks.distillation import DistillationTask
 from keras_nn.training.tasks.forecasting import ForecastingTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
+from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
 from keras_nn.training.tasks.sequence_classification import SequenceClassificationTask
 from keras_nn.training.tasks.tagging import TaggingTask
@@ -57,16 +60,22 @@ for _task_class in (
     Seq2SeqTask,
     TranslationTask,
     DetectionTask,
+    RBMTask,
+    DBNTask,
+    AutoencoderTask,
 ):
     register_task(_task_class)
 
 __all__ = [
     "TASKS",
+    "AutoencoderTask",
+    "DBNTask",
     "ClassificationTask",
     "DetectionTask",
     "DistillationTask",
     "ForecastingTask",
     "ImageClassificationTask",
+    "RBMTask",
     "Seq2SeqTask",
     "SequenceClassificationTask",
     "TaggingTask",

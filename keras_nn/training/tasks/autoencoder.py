@@ -1,0 +1,103 @@
+"""`autoencoder`: a deep autoencoder pretrained as a stack of RBMs, unrolled and fine-tuned on reconstruction
+(Hinton & Salakhutdinov 2006), measured against PCA with as many components as the code has units.
+
+Fine-tuning minimizes cross-entropy for Bernoulli (logistic) outputs, as the paper does, or squared error for
+Gaussian ones; the reported figure is the paper's: squared error per example on the test split
+(`test_squared_error`), beside PCA's (`test_pca_squared_error`, fitted on the training split). The report has
+`reconstructions.png` (test inputs, the autoencoder's and PCA's reconstructions) and, for 2-unit codes,
+`code_map.png`: the test codes coloured by class beside PCA's 2-D projection.
+"""
+
+import keras
+import numpy as np
+
+from keras_nn.config.export_plan import ModelExport
+from keras_nn.config.schema import Field
+from keras_nn.errors import ConfigError
+from keras_nn.metrics import SquaredError
+from keras_nn.models import create_model
+from keras_nn.training.tasks.base import model_arguments
+from keras_nn.training.tasks.energy import PretrainedStackTask, visible_type
+from keras_nn.viz import plot_image_grid
+from keras_nn.viz.embedding import plot_embedding_maps
+
+
+def pca_baseline(train, test, components):
+    """PCA fitted on `train` (flattened): test reconstructions, test projections and the fitted PCA."""
+    from sklearn.decomposition import PCA
+
+    train = train.reshape(len(train), -1)
+    test = test.reshape(len(test), -1)
+    if components > min(train.shape):
+        raise ConfigError(
+            f"model.code_units={components} is more than PCA can have here ({min(train.shape)}: the smaller of "
+            "the training examples and the input size); use a smaller code"
+        )
+    pca = PCA(n_components=components, random_state=0).fit(train)
+    projections = pca.transform(test)
+    return pca.inverse_transform(projections), projections
+
+
+class AutoencoderTask(PretrainedStackTask):
+    """Reconstruction of unlabelled inputs (labels only colour the code map), against PCA (module doc)."""
+
+    name = "autoencoder"
+    options = {
+        **PretrainedStackTask.options,
+        "map_examples": Field((int,), 2000, minimum=1, help="test examples drawn in code_map.png"),
+        "reconstruction_examples": Field((int,), 10, minimum=0, help="test examples drawn in reconstructions.png"),
+    }
+
+    def build_model(self, config, bundle):
+        arguments = model_arguments(config)
+        arguments.setdefault("input_shape", tuple(bundle.input_shape))
+        return create_model(config["model"]["name"], **arguments)
+
+    def compile(self, model, config, steps_per_epoch):
+        self.reject_label_smoothing(config)
+        loss = "binary_crossentropy" if visible_type(config) == "bernoulli" else "mean_squared_error"
+        self.compile_model(model, config, steps_per_epoch, loss=loss, metrics=[SquaredError()])
+
+    def fit_data(self, dataset, config, bundle):
+        if dataset is None:
+            return None
+        return dataset.map(lambda x, y: (x, x))
+
+    def report(self, model, bundle, config, run, metrics):
+        train, _ = bundle.as_numpy("train")
+        test, labels = bundle.as_numpy("test")
+        extra = self.report_pretraining(run)
+        if not len(test):
+            return extra
+        pca_reconstructions, pca_codes = pca_baseline(train, test, model.code_units)
+        pca_error = float(np.mean(np.sum(np.square(test.reshape(len(test), -1) - pca_reconstructions), axis=-1)))
+        extra["test_pca_squared_error"] = round(pca_error, 4)
+        extra["code_units"] = model.code_units
+        options = config["task_options"]
+        shape = tuple(bundle.input_shape)
+        if len(shape) >= 2 and options["reconstruction_examples"]:
+            count = min(options["reconstruction_examples"], len(test))
+            ours = keras.ops.convert_to_numpy(model.predict(test[:count], verbose=0))
+            rows = [test[:count], ours, pca_reconstructions[:count].reshape(count, *shape)]
+            titles = [f"input {labels[i]}" for i in range(count)] + [
+                "autoencoder" for _ in range(count)] + [f"PCA ({model.code_units})" for _ in range(count)]
+            plot_image_grid(
+                np.clip(np.concatenate(rows), 0.0, 1.0), run.reconstructions_png, titles=titles, columns=count,
+                title=f"Test inputs (top), autoencoder with a {model.code_units}-unit code (middle), PCA (bottom)",
+            )
+        if model.code_units == 2:
+            count = min(options["map_examples"], len(test))
+            codes = keras.ops.convert_to_numpy(model.encoder_model().predict(test[:count], verbose=0))
+            plot_embedding_maps(
+                {"deep autoencoder codes": codes, "PCA, 2 components": pca_codes[:count]},
+                labels[:count], run.code_map_png, class_names=bundle.class_names,
+                title=f"2-D maps of {count} test examples of {bundle.source}",
+            )
+        return extra
+
+    def export_plan(self, model, bundle, config):
+        section = config["export"]
+        representative, _ = bundle.as_numpy("train", limit=section["representative_samples"])
+        inputs, _ = bundle.as_numpy("test", limit=section["verify_samples"])
+        # The encoder is the deployable part: inputs in, codes out.
+        return ModelExport(model.encoder_model(), representative_data=representative, verify_inputs=inputs)

@@ -1,0 +1,109 @@
+"""What the tasks of energy-based models share: data checked for Bernoulli visible units (`EnergyTask`), and a
+model pretrained greedily as a stack of RBMs before it is fine-tuned (`PretrainedStackTask`)."""
+
+import json
+from pathlib import Path
+
+import keras
+
+from keras_nn.data import load_dataset
+from keras_nn.data.binary import binarize_bundle, check_threshold, check_visible_data
+from keras_nn.errors import MissingPathError, ModelFileError
+from keras_nn.files import atomic_write_text, save_model
+from keras_nn.training.pretraining import PRETRAIN_OPTIONS, VISIBLE_DATA_OPTIONS, machine_options, pretrain_greedily
+from keras_nn.training.tasks.base import Task, dataset_arguments
+
+#: The folder of a run (`RunDirectory.pretrained`) that holds its pretrained RBMs, `rbm_1.keras`, ... bottom first.
+PRETRAINED_FOLDER = "pretrained"
+
+
+def visible_type(config):
+    """The recipe model's visible unit type (`bernoulli` unless the model section says otherwise)."""
+    return config["model"].get("visible_type", "bernoulli")
+
+
+class EnergyTask(Task):
+    """Loads the data and checks it suits the model's visible units before anything trains.
+
+    Non-binary data for Bernoulli units is refused with the fixes (`task_options.binarize`,
+    `task_options.probabilities`, `model.visible_type: gaussian`); `binarize` thresholds every split.
+    """
+
+    options = dict(VISIBLE_DATA_OPTIONS)
+
+    def load_data(self, config):
+        options = config["task_options"]
+        check_threshold(options["binarize"])
+        bundle = load_dataset(**dataset_arguments(config))
+        images, _ = bundle.as_numpy("train")
+        check_visible_data(images, visible_type(config), options["binarize"], options["probabilities"], bundle.source)
+        if options["binarize"] is not None:
+            bundle = binarize_bundle(bundle, options["binarize"])
+        return bundle
+
+
+class PretrainedStackTask(EnergyTask):
+    """A model with `pretraining_machines()` and `load_pretrained(machines)` (`dbn`, `deep_autoencoder`):
+    `fit` pretrains its RBMs greedily on every training input (or loads them from an earlier run,
+    `task_options.pretrain.from_run`), unrolls them into the model, then fine-tunes it with the recipe's
+    optimizer and epochs. `pretrain.enabled: false` fine-tunes from a random start with the same budget.
+    """
+
+    options = {**EnergyTask.options, "pretrain": PRETRAIN_OPTIONS}
+
+    def pretraining_images(self, bundle):
+        """The inputs the RBMs learn from (no labels): every training input."""
+        images, _ = bundle.as_numpy("train")
+        return images
+
+    def fit(self, model, bundle, config, callbacks, verbose):
+        pretrain = config["task_options"]["pretrain"]
+        self.machines, self.pretraining = None, []
+        if pretrain["from_run"]:
+            self.machines = load_machines(pretrain["from_run"])
+            model.load_pretrained(self.machines)
+        elif pretrain["enabled"]:
+            self.machines = model.pretraining_machines(seed=config["training"]["seed"], **machine_options(pretrain))
+            self.pretraining = pretrain_greedily(
+                self.machines,
+                self.pretraining_images(bundle),
+                epochs=pretrain["epochs"],
+                batch_size=pretrain["batch_size"],
+                learning_rate=pretrain["learning_rate"],
+                gaussian_learning_rate=pretrain["gaussian_learning_rate"],
+                momentum=pretrain["momentum"],
+                seed=config["training"]["seed"],
+                verbose=0,
+            )
+            model.load_pretrained(self.machines)
+        return super().fit(model, bundle, config, callbacks, verbose)
+
+    def report_pretraining(self, run):
+        """Saves the pretrained RBMs and the pretraining record into the run; returns metrics about them."""
+        if not self.machines:
+            return {"pretrained": False}
+        folder = run.pretrained
+        folder.mkdir(parents=True, exist_ok=True)
+        for index, machine in enumerate(self.machines):
+            save_model(machine, folder / f"rbm_{index + 1}.keras")
+        atomic_write_text(folder / "pretraining.json", json.dumps(self.pretraining, indent=2))
+        summary = [{key: value for key, value in layer.items() if key != "history"} for layer in self.pretraining]
+        return {"pretrained": True, "pretraining": summary}
+
+
+def load_machines(run_dir):
+    """The pretrained RBMs an earlier run saved, bottom first."""
+    folder = Path(run_dir) / PRETRAINED_FOLDER
+    paths = sorted(folder.glob("rbm_*.keras"), key=lambda path: int(path.stem.split("_")[1]))
+    if not paths:
+        raise MissingPathError(
+            f"task_options.pretrain.from_run={str(run_dir)!r} holds no pretrained RBMs ({folder}/rbm_1.keras ...); "
+            "name the directory of a run that pretrained (pretrain.enabled: true)"
+        )
+    machines = []
+    for path in paths:
+        try:
+            machines.append(keras.saving.load_model(path, compile=False))
+        except (ValueError, OSError) as error:
+            raise ModelFileError(f"cannot read pretrained RBM {str(path)!r} ({error}); pretrain again") from None
+    return machines
