@@ -108,7 +108,7 @@ SCHEMA = {
     },
     "expected": {
         "metric": Field((str,), "test_accuracy"),
-        "min": Field((float,), None, minimum=0.0, help="the result the recipe should reach"),
+        "min": Field((float,), None, help="the result the recipe should reach (the metric must be at least this)"),
         "reference": Field((str,), "", help="where the expected figure comes from"),
     },
 }

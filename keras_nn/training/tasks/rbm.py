@@ -62,7 +62,7 @@ class RBMTask(EnergyTask):
     name = "rbm"
     options = {
         **EnergyTask.options,
-        "filters": Field((int,), 100, minimum=0, help="hidden units drawn in filters.png"),
+        "filters": Field((int,), 64, minimum=0, help="hidden units drawn in filters.png"),
         "gibbs_chains": Field((int,), 10, minimum=0, help="chains drawn in gibbs_samples.png (0: none)"),
         "gibbs_steps": Field(
             (list,), [1, 10, 100, 1000, 10000], item_types=(int,), help="Gibbs steps after which each chain is drawn"
@@ -85,22 +85,29 @@ class RBMTask(EnergyTask):
             steps_per_execution=training["steps_per_execution"],
         )
 
-    def report(self, model, bundle, config, run, metrics):
+    def evaluate(self, model, bundle, config):
+        """Keras' validation and test metrics, then the exact test scores of this RBM, of the same RBM untrained
+        and of scikit-learn's BernoulliRBM trained alike (Bernoulli units only)."""
+        metrics = super().evaluate(model, bundle, config)
         images, _ = bundle.as_numpy("test")
         rbm = model.rbm
-        extra = {}
-        if rbm.visible_type == "bernoulli" and len(images):
-            likelihood, error = exact_scores(rbm, images)
-            untrained = self.build_model(config, bundle)
-            untrained_likelihood, untrained_error = exact_scores(untrained.rbm, images)
-            extra.update(
-                test_pseudo_log_likelihood_exact=round(likelihood, 4),
-                test_reconstruction_error=round(error, 4),
-                untrained_test_pseudo_log_likelihood_exact=round(untrained_likelihood, 4),
-                untrained_test_reconstruction_error=round(untrained_error, 4),
-            )
-            if config["task_options"]["reference"] and rbm.hidden_type == "bernoulli":
-                extra.update(self.scikit_learn_reference(config, bundle, images))
+        if rbm.visible_type != "bernoulli" or not len(images):
+            return metrics
+        likelihood, error = exact_scores(rbm, images)
+        untrained = self.build_model(config, bundle)  # the same seed: the trained RBM's starting point
+        untrained_likelihood, untrained_error = exact_scores(untrained.rbm, images)
+        metrics.update(
+            test_pseudo_log_likelihood_exact=round(likelihood, 4),
+            test_reconstruction_error=round(error, 4),
+            untrained_test_pseudo_log_likelihood_exact=round(untrained_likelihood, 4),
+            untrained_test_reconstruction_error=round(untrained_error, 4),
+        )
+        if config["task_options"]["reference"] and rbm.hidden_type == "bernoulli":
+            metrics.update(self.scikit_learn_reference(config, bundle, images))
+        return metrics
+
+    def report(self, model, bundle, config, run, metrics):
+        rbm = model.rbm
         shape = tuple(bundle.input_shape)
         image_shape = shape[:2] if len(shape) >= 2 else None
         options = config["task_options"]
@@ -114,8 +121,8 @@ class RBMTask(EnergyTask):
                 frames, steps, image_shape, run.gibbs_png,
                 title=f"Samples from {options['gibbs_chains']} Gibbs chains started from noise",
             )
-        write_rbm_report(run, config, bundle, {**metrics, **extra})
-        return extra
+        write_rbm_report(run, config, bundle, metrics)
+        return {}
 
     def scikit_learn_reference(self, config, bundle, images):
         """scikit-learn's `BernoulliRBM` trained on the same training inputs with the same units, learning rate,
