@@ -1,6 +1,6 @@
 """Pictures people would rather see than read: curves, confusion matrices, Grad-CAM, attention maps and rollout,
-forecasts, comparisons of runs over seeds, detections and precision-recall curves; and the Markdown tables of
-reports."""
+forecasts, comparisons of runs over seeds, detections and precision-recall curves, learned filters, Gibbs chains and
+2-D maps of data; and the Markdown tables of reports."""
 
 from keras_nn.viz.attention import plot_attention, plot_attention_heads, romanize
 from keras_nn.viz.attention_rollout import attention_rollout, save_rollout_overlays
@@ -13,7 +13,10 @@ from keras_nn.viz.confusion import (
 )
 from keras_nn.viz.curves import plot_history, read_history
 from keras_nn.viz.detections import plot_detections
+from keras_nn.viz.embedding import plot_embedding_maps
+from keras_nn.viz.filters import plot_filters
 from keras_nn.viz.forecast import plot_forecasts
+from keras_nn.viz.gibbs import plot_gibbs_chains
 from keras_nn.viz.grad_cam import find_last_conv_layer, grad_cam, save_grad_cam_overlays
 from keras_nn.viz.markdown import markdown_table
 from keras_nn.viz.overlays import draw_overlay, save_explanation_grid
@@ -32,7 +35,10 @@ __all__ = [
     "plot_comparison_curves",
     "plot_confusion_matrix",
     "plot_detections",
+    "plot_embedding_maps",
+    "plot_filters",
     "plot_forecasts",
+    "plot_gibbs_chains",
     "plot_history",
     "plot_image_grid",
     "plot_misclassified",
