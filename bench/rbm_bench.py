@@ -42,6 +42,7 @@ from sklearn.neural_network import BernoulliRBM  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 import keras_nn  # noqa: E402
+from keras_nn.viz import markdown_table  # noqa: E402
 
 #: (name, image side, hidden units, batch size)
 SETTINGS = (
@@ -204,13 +205,17 @@ def main(argv=None):
         f"\nPCD-1 training throughput, examples/s per epoch (median of {args.repeats} x {args.epochs} epochs after "
         f"a warm-up epoch, interleaved), learning rate {args.learning_rate}, float32"
     )
-    print("| setting | ours ex/s | sklearn ex/s | ratio ours/sklearn |")
-    print("|---|---:|---:|---:|")
-    for row in rows:
-        print(
-            f"| {row['setting']} | {row['ours_examples_per_s']:.0f} | {row['sklearn_examples_per_s']:.0f} | "
-            f"{row['ratio']:.2f} |"
-        )
+    cells = [
+        [
+            row["setting"],
+            f"{row['ours_examples_per_s']:.0f}",
+            f"{row['sklearn_examples_per_s']:.0f}",
+            f"{row['ratio']:.2f}",
+        ]
+        for row in rows
+    ]
+    header = ["setting", "ours ex/s", "sklearn ex/s", "ratio ours/sklearn"]
+    print(markdown_table(header, cells, align=["left", "right", "right", "right"]))
     if args.json:
         Path(args.json).write_text(
             json.dumps(
