@@ -95,7 +95,10 @@ def pretrain_greedily(
         )
         started = time.perf_counter()
         history = machine.fit(
-            batched_arrays(features, batch_size, shuffle=True, seed=seed + index), epochs=epochs, verbose=verbose
+            batched_arrays(features, batch_size, shuffle=True, seed=seed + index),
+            epochs=epochs,
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles
         )
         summary.append(
             {

@@ -128,6 +128,11 @@ TINY = {
         )
         for backbone in ("resnet18", "resnet50")
     },
+    # The energy family: the RBM's feature extractor, the unrolled DBN classifier, the whole autoencoder (its
+    # encoder alone is what the autoencoder task exports: tests/training/tasks/test_autoencoder.py).
+    "rbm": (dict(input_shape=(8, 8, 1), hidden_units=8), images(8, 8, 1)),
+    "dbn": (dict(num_classes=3, input_shape=(8, 8, 1), hidden_units=[8, 4]), images(8, 8, 1)),
+    "deep_autoencoder": (dict(input_shape=(8, 8, 1), hidden_units=[8, 4], code_units=2), images(8, 8, 1)),
 }
 
 SMALL_BERT = dict(

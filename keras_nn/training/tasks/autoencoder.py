@@ -48,7 +48,7 @@ class AutoencoderTask(PretrainedStackTask):
         "reconstruction_examples": Field((int,), 10, minimum=0, help="test examples drawn in reconstructions.png"),
     }
 
-    def build_model(self, config, bundle):
+    def build_network(self, config, bundle):
         arguments = model_arguments(config)
         arguments.setdefault("input_shape", tuple(bundle.input_shape))
         return create_model(config["model"]["name"], **arguments)
@@ -66,7 +66,7 @@ class AutoencoderTask(PretrainedStackTask):
     def report(self, model, bundle, config, run, metrics):
         train, _ = bundle.as_numpy("train")
         test, labels = bundle.as_numpy("test")
-        extra = self.report_pretraining(run)
+        extra = self.report_pretraining(run, config)
         if not len(test):
             return extra
         pca_reconstructions, pca_codes = pca_baseline(train, test, model.code_units)

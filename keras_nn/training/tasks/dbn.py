@@ -30,6 +30,9 @@ class DBNTask(PretrainedStackTask, ClassificationTask):
         )
         return bundle
 
+    def build_network(self, config, bundle):
+        return ClassificationTask.build_model(self, config, bundle)
+
     def pretraining_images(self, bundle):
         return self.unlabelled_images
 
@@ -37,5 +40,5 @@ class DBNTask(PretrainedStackTask, ClassificationTask):
         return {
             "label_fraction": config["task_options"]["label_fraction"],
             "labelled_examples": int(self.labelled_examples),
-            **self.report_pretraining(run),
+            **self.report_pretraining(run, config),
         }

@@ -51,6 +51,20 @@ class PretrainedStackTask(EnergyTask):
 
     options = {**EnergyTask.options, "pretrain": PRETRAIN_OPTIONS}
 
+    def build_network(self, config, bundle):
+        """The model before any pretraining (the task's own construction)."""
+        raise NotImplementedError
+
+    def build_model(self, config, bundle):
+        model = self.build_network(config, bundle)
+        self.machines, self.pretraining = None, []
+        from_run = config["task_options"]["pretrain"]["from_run"]
+        if from_run:
+            # Loaded and checked here, before the run writes a file: RBMs of other sizes leave nothing behind.
+            self.machines = load_machines(from_run)
+            model.load_pretrained(self.machines)
+        return model
+
     def pretraining_images(self, bundle):
         """The inputs the RBMs learn from (no labels): every training input."""
         images, _ = bundle.as_numpy("train")
@@ -58,11 +72,7 @@ class PretrainedStackTask(EnergyTask):
 
     def fit(self, model, bundle, config, callbacks, verbose):
         pretrain = config["task_options"]["pretrain"]
-        self.machines, self.pretraining = None, []
-        if pretrain["from_run"]:
-            self.machines = load_machines(pretrain["from_run"])
-            model.load_pretrained(self.machines)
-        elif pretrain["enabled"]:
+        if not pretrain["from_run"] and pretrain["enabled"]:
             self.machines = model.pretraining_machines(seed=config["training"]["seed"], **machine_options(pretrain))
             self.pretraining = pretrain_greedily(
                 self.machines,
@@ -78,8 +88,11 @@ class PretrainedStackTask(EnergyTask):
             model.load_pretrained(self.machines)
         return super().fit(model, bundle, config, callbacks, verbose)
 
-    def report_pretraining(self, run):
+    def report_pretraining(self, run, config):
         """Saves the pretrained RBMs and the pretraining record into the run; returns metrics about them."""
+        from_run = config["task_options"]["pretrain"]["from_run"]
+        if from_run:
+            return {"pretrained": True, "pretrained_from": str(from_run)}
         if not self.machines:
             return {"pretrained": False}
         folder = run.pretrained
