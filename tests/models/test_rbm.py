@@ -150,7 +150,8 @@ def test_mirrored_strategy_gives_the_one_device_update():
     assert proc.returncode == 0, proc.stderr[-3000:]
     results = json.loads(proc.stdout.split("RESULT ", 1)[1])
     assert results["replicas"] == 2
-    expected = {False: hand_cd1(BATCH.astype("float64")), True: hand_pcd1(BATCH.astype("float64"), 3, pcd_visible_bias)[0]}
+    v = BATCH.astype("float64")
+    expected = {False: hand_cd1(v), True: hand_pcd1(v, 3, pcd_visible_bias)[0]}
     for persistent in (False, True):
         result = results[f"persistent={persistent}"]
         for one, mirrored, want in zip(result["one"], result["mirrored"], expected[persistent], strict=True):
