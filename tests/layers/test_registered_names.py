@@ -32,6 +32,7 @@ EXPORTED_NAMES = {
     "PatchEmbedding",
     "PatchPositionEmbedding",
     "PositionEmbedding",
+    "RBM",
     "ResidualBlock",
     "ScaledDotProductAttention",
     "SimpleRNN",
@@ -78,9 +79,10 @@ LEGACY_LAYERS = {
     "PositionEmbedding": (lambda: layers.PositionEmbedding(8), "keras_nn.layers.positional"),
 }
 
-# Layers added after the split (Vision Transformer, detection): no older module to load them from.
+# Layers added after the split (Vision Transformer, detection, RBM): no older module to load them from.
 NEW_LAYERS = {
     "ClassToken",
+    "RBM",
     "DropPath",
     "NonMaxSuppression",
     "PatchEmbedding",

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_nn.errors import ConfigError
+from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.validation import check_choice, check_positive_int
 
 #: Unit types of either side of an RBM: binary stochastic units, or real-valued units with unit-variance
@@ -93,7 +93,9 @@ class RBM(keras.layers.Layer):
     def build(self, input_shape):
         visible_units = input_shape[-1]
         if visible_units is None:
-            raise ValueError("RBM needs a known number of visible units (the last axis of its input)")
+            raise ShapeError(
+                f"RBM needs a known number of visible units (the last axis of its input); got shape {input_shape}"
+            )
         self.visible_units = int(visible_units)
         self.kernel = self.add_weight(
             shape=(self.visible_units, self.units), initializer=self.kernel_initializer, name="kernel"
@@ -109,6 +111,11 @@ class RBM(keras.layers.Layer):
 
     def _seed(self, seed):
         return self.seed_generator if seed is None else seed
+
+    def _chain_seed(self, seed):
+        # An int seed draws the same numbers at every call: a chain given one would redraw them at every step
+        # (and freeze at a fixed point). A generator seeded by it keeps the chain reproducible with fresh draws.
+        return keras.random.SeedGenerator(seed) if isinstance(seed, int) else self._seed(seed)
 
     def _weights_like(self, x):
         # Methods are called outside `__call__` too (the trainer, samplers), where Keras does not autocast:
@@ -152,13 +159,13 @@ class RBM(keras.layers.Layer):
 
     def gibbs_step(self, visible, seed=None):
         """One step of block Gibbs sampling, `v -> h ~ p(h | v) -> v' ~ p(v | h)`; returns `v'`."""
-        seed = self._seed(seed)
+        seed = self._chain_seed(seed)
         return self.sample_visible(self.sample_hidden(visible, seed), seed)
 
     def gibbs_chain(self, visible, steps, seed=None):
         """`steps` Gibbs steps from `visible` (a `keras.ops.fori_loop`, so a long chain is one loop in a
         compiled function); returns the last visible sample."""
-        seed = self._seed(seed)
+        seed = self._chain_seed(seed)
         visible = self._states(visible)
         return ops.fori_loop(0, int(steps), lambda _, state: self.gibbs_step(state, seed), visible)
 
@@ -201,7 +208,10 @@ class RBM(keras.layers.Layer):
         Only for Bernoulli visible units.
         """
         if self.visible_type != "bernoulli":
-            raise ValueError("pseudo_log_likelihood is defined for Bernoulli visible units; this RBM's are Gaussian")
+            raise ConfigError(
+                "pseudo_log_likelihood is defined for Bernoulli visible units; this RBM's are Gaussian "
+                "(use the reconstruction error instead)"
+            )
         visible = self._states(visible)
         kernel, visible_bias, _ = self._weights_like(visible)
         if activation is None:
