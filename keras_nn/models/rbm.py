@@ -171,6 +171,13 @@ class RestrictedBoltzmannMachine(FunctionalModel):
             )
         super().compile(optimizer=optimizer, **kwargs)
 
+    def compile_from_config(self, config):
+        # Keras does not recompile a reloaded model whose compile is overridden unless this is too; the saved
+        # config has the optimizer and no loss, which `compile` takes.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        if self.built:
+            self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads into it
+
     # ------------------------------------------------------------------------------------------- training
 
     def _visible(self, data):

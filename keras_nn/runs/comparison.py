@@ -29,12 +29,13 @@ rollout, from the first seed).
 import copy
 import json
 import logging
+import shutil
 import statistics
 
 import keras
 
 from keras_nn.config.recipe import dump_recipe
-from keras_nn.errors import ConfigError, OutputDirError
+from keras_nn.errors import ConfigError, OutputDirError, UsageError
 from keras_nn.files import atomic_write_text
 from keras_nn.runs.load import load_model_file
 from keras_nn.runs.recipes import resolve_recipe
@@ -251,10 +252,12 @@ def run_comparison(config, output_dir, resume=False, verbose="auto"):
         )
     configs = comparison_configs(config, run)
     seeds, _, explain = check_comparison(config["comparison"])
+    created = not run.root.exists()
     run.root.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run.config, dump_recipe(config))
 
     results = {name: {} for name in configs}
+    finished = 0
     for seed in seeds:
         for name, by_seed in configs.items():
             sub_run = run_directory_of(run, name, seed)
@@ -263,7 +266,15 @@ def run_comparison(config, output_dir, resume=False, verbose="auto"):
                 continue
             again = resume and sub_run.config.is_file()
             logger.info("comparison: training %s from seed %d in %s", name, seed, sub_run.root)
-            results[name][seed] = train_run(by_seed[seed], sub_run, resume=again, verbose=verbose, export=False).metrics
+            try:
+                results[name][seed] = train_run(by_seed[seed], sub_run, resume=again, verbose=verbose, export=False).metrics
+            except UsageError:
+                # Bad input found by the first run (a data or pretraining check): a new comparison leaves nothing.
+                if not resume and not finished:
+                    for path in [run.root] if created else list(run.root.iterdir()):
+                        shutil.rmtree(path) if path.is_dir() else path.unlink()
+                raise
+            finished += 1
             keras.backend.clear_session()
 
     columns, rows, table = _summary_rows(configs, results, comparison_metrics(config["comparison"]))

@@ -37,6 +37,8 @@ def tiny_comparison(runs, seeds=(0, 1), explain=0):
         ({"runs": {"a": {"data": {}}}}, "comparison.runs.a.data' is not allowed"),
         ({"runs": {"a b": {}}}, "plain name"),
         ({"runs": {"a": {}}, "explain": -1}, "integer >= 0"),
+        ({"runs": {"a": {}}, "metrics": []}, "non-empty list of metric names"),
+        ({"runs": {"a": {}}, "metrics": "test_accuracy"}, "non-empty list of metric names"),
     ],
 )
 def test_bad_comparison_sections_are_named(section, message):
