@@ -24,13 +24,13 @@ from keras_nn.layers.detection.boxes import corners_to_center as corners_to_cent
 from keras_nn.layers.detection.non_max_suppression import NonMaxSuppression as NonMaxSuppression
 from keras_nn.layers.detection.yolo_decoder import YoloDecoder as YoloDecoder
 from keras_nn.layers.detection.yolo_head import YoloHead as YoloHead
+from keras_nn.layers.energy.rbm import RBM as RBM
 from keras_nn.layers.position.embedding import PositionEmbedding as PositionEmbedding
 from keras_nn.layers.position.patch_position_embedding import PatchPositionEmbedding as PatchPositionEmbedding
 from keras_nn.layers.position.patch_position_embedding import (
     resample_position_embedding as resample_position_embedding,
 )
 from keras_nn.layers.position.sinusoidal import SinusoidalPositionEncoding as SinusoidalPositionEncoding
-from keras_nn.layers.energy.rbm import RBM as RBM
 from keras_nn.layers.regularization.drop_path import DropPath as DropPath
 from keras_nn.layers.rnn.bidirectional import Bidirectional as Bidirectional
 from keras_nn.layers.rnn.gru import GRU as GRU

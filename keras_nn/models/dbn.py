@@ -3,7 +3,13 @@
 import keras
 
 from keras_nn.layers.energy.rbm import UNIT_TYPES
-from keras_nn.models.base import FunctionalModel, check_choice, check_input_shape, check_positive_int, check_rate
+from keras_nn.models.base import (
+    FunctionalModel,
+    check_choice,
+    check_input_shape,
+    check_positive_int,
+    check_rate,
+)
 from keras_nn.models.rbm_stack import check_layer_sizes, check_machines, copy_into_dense, stack_machines
 from keras_nn.models.registry import register_model
 

@@ -10,7 +10,12 @@ from keras_nn.data import load_dataset
 from keras_nn.data.binary import binarize_bundle, check_threshold, check_visible_data
 from keras_nn.errors import MissingPathError, ModelFileError
 from keras_nn.files import atomic_write_text, save_model
-from keras_nn.training.pretraining import PRETRAIN_OPTIONS, VISIBLE_DATA_OPTIONS, machine_options, pretrain_greedily
+from keras_nn.training.pretraining import (
+    PRETRAIN_OPTIONS,
+    VISIBLE_DATA_OPTIONS,
+    machine_options,
+    pretrain_greedily,
+)
 from keras_nn.training.tasks.base import Task, dataset_arguments
 
 #: The folder of a run (`RunDirectory.pretrained`) that holds its pretrained RBMs, `rbm_1.keras`, ... bottom first.
