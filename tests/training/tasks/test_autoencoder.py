@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from sklearn.decomposition import PCA
 
-from keras_nn.errors import DataError
+from keras_nn.errors import ConfigError, DataError
 from keras_nn.runs import load_recipe
 from keras_nn.runs import train_run as train
 
@@ -39,6 +39,7 @@ def test_squared_errors_are_recomputed(run):
     pca = PCA(2).fit(train_x.reshape(len(train_x), -1))
     theirs = np.sum((flat - pca.inverse_transform(pca.transform(flat))) ** 2, axis=1).mean()
     assert metrics["test_pca_squared_error"] == pytest.approx(theirs, rel=1e-4)
+    assert metrics["test_gain_over_pca"] == pytest.approx(theirs / ours, rel=1e-3)
     assert metrics["pretrained"] is True and [layer["hidden"] for layer in metrics["pretraining"]] == [16, 8, 2]
 
 
@@ -74,6 +75,9 @@ def test_bernoulli_units_refuse_data_outside_0_1(tmp_path):
     # The same data is fine for Gaussian visible units.
     result = train(recipe(*overrides, "model.visible_type=gaussian", "export.formats=[]", "model.code_units=2"), tmp_path / "b", verbose=0)
     assert result.metrics["pretraining"][0]["learning_rate"] == 0.0005  # a Gaussian side takes the small step
+    with pytest.raises(ConfigError, match=r"model.code_units=5 is more than PCA can have here \(4"):
+        train(recipe(*overrides, "model.visible_type=gaussian", "model.code_units=5"), tmp_path / "c", verbose=0)
+    assert not (tmp_path / "c").exists()
 
 
 @pytest.mark.slow
