@@ -134,6 +134,7 @@ DISTRIBUTED_SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # a subprocess with two logical devices: about 10 s
 def test_mirrored_strategy_gives_the_one_device_update():
     pcd_visible_bias = np.where(np.arange(4) == 3, -30.0, VISIBLE_BIAS)
     setup = {

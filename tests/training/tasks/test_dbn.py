@@ -45,6 +45,7 @@ def test_pretrains_on_every_image_and_fine_tunes_on_the_labelled_share(run):
     assert len(json.loads((root / "pretrained" / "pretraining.json").read_text())) == 2
 
 
+@pytest.mark.slow
 def test_fine_tunes_from_an_earlier_runs_rbms(run, tmp_path):
     _, root = run
     again = train(recipe(f"task_options.pretrain.from_run={root}", "training.epochs=1"), tmp_path / "again", verbose=0, export=False)
