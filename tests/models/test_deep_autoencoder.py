@@ -56,6 +56,7 @@ def test_pretrained_rbms_of_other_sizes_are_refused():
         tiny().load_pretrained(tiny(code_units=3).pretraining_machines())
 
 
+@pytest.mark.slow  # trains to a target: pretraining and 30 epochs of fine-tuning
 def test_beats_pca_at_the_same_code_size_on_test_digits():
     # Hinton & Salakhutdinov's claim at a 2-unit code, on scikit-learn's digits (grey levels as probabilities):
     # pretrained, unrolled and fine-tuned, the autoencoder reconstructs the test digits better than 2-component PCA.

@@ -69,6 +69,7 @@ def test_a_teacher_reference_becomes_the_same_seeds_run_directory(tmp_path):
     assert not (tmp_path / "comparison").exists()
 
 
+@pytest.mark.slow  # four trainings through the CLI: about 23 s
 def test_a_comparison_trains_every_run_from_every_seed_and_summarizes_them(tmp_path, capsys):
     """vit_vs_cnn through the CLI at a tiny size: cnn, then deit taught by the cnn of the same seed, two seeds,
     one epoch; the table is recomputed from each run's own metrics.json."""
