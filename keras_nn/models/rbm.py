@@ -57,6 +57,9 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         sparsity_target: wanted mean activation of each hidden unit (`None`: no sparsity penalty).
         sparsity_cost: weight of the sparsity penalty.
         sparsity_decay: decay of the running estimate of each unit's mean activation.
+        training_metrics: compute the reconstruction error and pseudo-log-likelihood of every training batch
+            (`False` skips them: they cost one more matrix product per step; validation and `evaluate` still
+            report them, and `loss` is then 0 in training).
         seed: seed of the Gibbs sampling and of the weight initialization.
         name: model name.
 
@@ -90,6 +93,7 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         sparsity_target=None,
         sparsity_cost=0.0,
         sparsity_decay=0.95,
+        training_metrics=True,
         seed=None,
         name="rbm",
         **kwargs,
@@ -127,6 +131,7 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         self.sparsity_target = None if sparsity_target is None else float(sparsity_target)
         self.sparsity_cost = float(sparsity_cost)
         self.sparsity_decay = float(sparsity_decay)
+        self.training_metrics = bool(training_metrics)
         self.chain_seed = keras.random.SeedGenerator(seed)
         # Sampler state, created only when used so that `count_params` is the RBM's parameters alone.
         # Under a strategy every replica continues the first replica's particles.
@@ -210,9 +215,11 @@ class RestrictedBoltzmannMachine(FunctionalModel):
 
         batch = ops.cast(ops.shape(visible)[0], visible.dtype)
         particles = ops.cast(ops.shape(negative_visible)[0], visible.dtype)
-        positive = ops.matmul(ops.transpose(visible), positive_hidden) / batch
-        negative = ops.matmul(ops.transpose(negative_visible), negative_hidden) / particles
-        kernel_gradient = negative - positive
+        # <v h>_model - <v h>_data as one matrix product over the stacked batch and particles.
+        kernel_gradient = ops.matmul(
+            ops.transpose(ops.concatenate([negative_visible, visible], axis=0)),
+            ops.concatenate([negative_hidden / particles, -positive_hidden / batch], axis=0),
+        )
         visible_gradient = ops.mean(negative_visible, axis=0) - ops.mean(visible, axis=0)
         hidden_gradient = ops.mean(negative_hidden, axis=0) - ops.mean(positive_hidden, axis=0)
         kernel_gradient = ops.cast(kernel_gradient, "float32")
@@ -235,13 +242,17 @@ class RestrictedBoltzmannMachine(FunctionalModel):
     def train_step(self, data):
         visible = self._visible(data)
         gradients, chain, activation = self.contrastive_divergence(visible)
-        share = 1.0 / replicas_in_sync()
+        replicas = replicas_in_sync()
+        if replicas > 1:
+            gradients = [gradient / float(replicas) for gradient in gradients]
         # A LossScaleOptimizer (mixed precision) divides by its scale: multiply by it, as it would a loss.
-        gradients = [self.optimizer.scale_loss(gradient * share) for gradient in gradients]
+        gradients = [self.optimizer.scale_loss(gradient) for gradient in gradients]
         rbm = self.rbm
         self.optimizer.apply(gradients, [rbm.kernel, rbm.visible_bias, rbm.hidden_bias])
         if self.persistent:
             self.fantasy_particles.assign(ops.cast(chain, self.fantasy_particles.dtype))
+        if not self.training_metrics:
+            return {"loss": ops.zeros((), "float32")}
         return self._update_trackers(visible, activation)
 
     def test_step(self, data):

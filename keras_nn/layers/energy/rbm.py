@@ -117,11 +117,11 @@ class RBM(keras.layers.Layer):
         # (and freeze at a fixed point). A generator seeded by it keeps the chain reproducible with fresh draws.
         return keras.random.SeedGenerator(seed) if isinstance(seed, int) else self._seed(seed)
 
-    def _weights_like(self, x):
+    def _weights_like(self, x, *names):
         # Methods are called outside `__call__` too (the trainer, samplers), where Keras does not autocast:
-        # cast the float32 variables to the compute dtype of the states here.
-        dtype = x.dtype
-        return ops.cast(self.kernel, dtype), ops.cast(self.visible_bias, dtype), ops.cast(self.hidden_bias, dtype)
+        # cast the float32 variables to the compute dtype of the states here. Only the named ones are read, so
+        # a training step reads each variable no more often than it needs to.
+        return [ops.cast(getattr(self, name), x.dtype) for name in names]
 
     def _states(self, x):
         x = ops.convert_to_tensor(x)
@@ -132,13 +132,13 @@ class RBM(keras.layers.Layer):
     def hidden_activation(self, visible):
         """The total input of each hidden unit, `c + v W`: `(batch, units)`."""
         visible = self._states(visible)
-        kernel, _, hidden_bias = self._weights_like(visible)
+        kernel, hidden_bias = self._weights_like(visible, "kernel", "hidden_bias")
         return ops.matmul(visible, kernel) + hidden_bias
 
     def visible_activation(self, hidden):
         """The total input of each visible unit, `b + h W^T`: `(batch, visible_units)`."""
         hidden = ops.cast(ops.convert_to_tensor(hidden), self.compute_dtype)
-        kernel, visible_bias, _ = self._weights_like(hidden)
+        kernel, visible_bias = self._weights_like(hidden, "kernel", "visible_bias")
         return ops.matmul(hidden, ops.transpose(kernel)) + visible_bias
 
     def hidden_probabilities(self, visible):
@@ -189,7 +189,7 @@ class RBM(keras.layers.Layer):
         it already (it saves the matrix product).
         """
         visible = self._states(visible)
-        _, visible_bias, _ = self._weights_like(visible)
+        (visible_bias,) = self._weights_like(visible, "visible_bias")
         if activation is None:
             activation = self.hidden_activation(visible)
         if self.visible_type == "bernoulli":
@@ -213,7 +213,7 @@ class RBM(keras.layers.Layer):
                 "(use the reconstruction error instead)"
             )
         visible = self._states(visible)
-        kernel, visible_bias, _ = self._weights_like(visible)
+        kernel, visible_bias = self._weights_like(visible, "kernel", "visible_bias")
         if activation is None:
             activation = self.hidden_activation(visible)
         hidden_term = self._hidden_term(activation)
