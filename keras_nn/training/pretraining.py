@@ -10,6 +10,7 @@ import numpy as np
 
 from keras_nn.config.schema import Field
 from keras_nn.data.binary import batched_arrays
+from keras_nn.errors import ShapeError
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,22 @@ def machine_options(pretrain):
     }
 
 
+def check_chain(machines, input_units):
+    """Raises `ShapeError` unless each RBM's visible units are the hidden units of the one below (the first
+    one's, the inputs' size)."""
+    below = input_units
+    for index, machine in enumerate(machines):
+        visible, hidden = (int(size) for size in machine.rbm.kernel.shape)
+        if visible != below:
+            source = "the inputs have" if index == 0 else f"RBM {index} has"
+            raise ShapeError(
+                f"RBM {index + 1} has {visible} visible units but {source} {below}; the layer sizes of a stack must "
+                "chain (each RBM's visible units = the hidden units below it): build the RBMs with the model's "
+                "pretraining_machines()"
+            )
+        below = hidden
+
+
 def pretrain_greedily(
     machines,
     images,
@@ -82,6 +99,7 @@ def pretrain_greedily(
         `history`, `seconds`.
     """
     features = np.asarray(images, dtype="float32")
+    check_chain(machines, int(np.prod(features.shape[1:])))
     summary = []
     for index, machine in enumerate(machines):
         rbm = machine.rbm

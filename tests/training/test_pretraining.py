@@ -45,3 +45,14 @@ def test_options_reach_the_rbms():
 def test_bad_option_names_the_key():
     with pytest.raises(ConfigError, match="pretrain.momentum"):
         validate_section({"momentum": 1.5}, PRETRAIN_OPTIONS, "pretrain")
+
+
+def test_rbms_whose_sizes_do_not_chain_are_refused():
+    from keras_nn.errors import ShapeError
+
+    first = keras_nn.create_model("rbm", input_shape=(16,), hidden_units=8)
+    second = keras_nn.create_model("rbm", input_shape=(6,), hidden_units=3)
+    with pytest.raises(ShapeError, match="RBM 2 has 6 visible units but RBM 1 has 8; the layer sizes of a stack must chain"):
+        pretrain_greedily([first, second], IMAGES.astype("float32"), epochs=1)
+    with pytest.raises(ShapeError, match="RBM 1 has 16 visible units but the inputs have 12"):
+        pretrain_greedily([first], IMAGES[:, :12].astype("float32"), epochs=1)
