@@ -133,8 +133,9 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         self.sparsity_decay = float(sparsity_decay)
         self.training_metrics = bool(training_metrics)
         self.chain_seed = keras.random.SeedGenerator(seed)
-        # Sampler state, created only when used so that `count_params` is the RBM's parameters alone.
-        # Under a strategy every replica continues the first replica's particles.
+        # Sampler state, created only when used: without PCD or a sparsity target `count_params` is the RBM's
+        # parameters alone (PCD adds its particles, non-trainable). Under a strategy every replica continues the
+        # first replica's particles.
         self.fantasy_particles = None
         if self.persistent:
             self.fantasy_particles = self.add_weight(
