@@ -38,6 +38,7 @@ class AutoencoderTask(PretrainedStackTask):
     """Reconstruction of unlabelled inputs (labels only colour the code map), against PCA (module doc)."""
 
     name = "autoencoder"
+    model_names = "deep_autoencoder"
     options = {
         **PretrainedStackTask.options,
         "map_examples": Field((int,), 2000, minimum=1, help="test examples drawn in code_map.png"),

@@ -13,6 +13,7 @@ class DBNTask(PretrainedStackTask, ClassificationTask):
     """Greedy RBM pretraining on all training inputs, then cross-entropy fine-tuning on the labelled share."""
 
     name = "dbn"
+    model_names = "dbn"
     options = {
         **PretrainedStackTask.options,
         "label_fraction": Field(

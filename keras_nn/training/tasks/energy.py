@@ -8,7 +8,7 @@ import keras
 
 from keras_nn.data import load_dataset
 from keras_nn.data.binary import binarize_bundle, check_threshold, check_visible_data
-from keras_nn.errors import MissingPathError, ModelFileError
+from keras_nn.errors import ConfigError, MissingPathError, ModelFileError
 from keras_nn.files import atomic_write_text, save_model
 from keras_nn.training.pretraining import (
     PRETRAIN_OPTIONS,
@@ -55,6 +55,8 @@ class PretrainedStackTask(EnergyTask):
     """
 
     options = {**EnergyTask.options, "pretrain": PRETRAIN_OPTIONS}
+    #: What a recipe's model.name may be, for the message when it is something else.
+    model_names = "dbn or deep_autoencoder"
 
     def build_network(self, config, bundle):
         """The model before any pretraining (the task's own construction)."""
@@ -62,6 +64,11 @@ class PretrainedStackTask(EnergyTask):
 
     def build_model(self, config, bundle):
         model = self.build_network(config, bundle)
+        if not hasattr(model, "pretraining_machines"):
+            raise ConfigError(
+                f"task {self.name!r} pretrains a stack of RBMs; model {config['model']['name']!r} has none: use "
+                f"{self.model_names}"
+            )
         self.machines, self.pretraining = None, []
         from_run = config["task_options"]["pretrain"]["from_run"]
         if from_run:

@@ -17,8 +17,9 @@ import numpy as np
 
 from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.schema import Field
+from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
-from keras_nn.models import create_model
+from keras_nn.models import RestrictedBoltzmannMachine, create_model
 from keras_nn.training.optimizers import build_optimizer
 from keras_nn.training.tasks.base import model_arguments
 from keras_nn.training.tasks.energy import EnergyTask
@@ -74,7 +75,10 @@ class RBMTask(EnergyTask):
         arguments = model_arguments(config)
         arguments.setdefault("input_shape", tuple(bundle.input_shape))
         arguments.setdefault("seed", config["training"]["seed"])
-        return create_model(config["model"]["name"], **arguments)
+        model = create_model(config["model"]["name"], **arguments)
+        if not isinstance(model, RestrictedBoltzmannMachine):
+            raise ConfigError(f"task 'rbm' trains the rbm model, not {config['model']['name']!r}; set model.name: rbm")
+        return model
 
     def compile(self, model, config, steps_per_epoch):
         self.reject_label_smoothing(config)

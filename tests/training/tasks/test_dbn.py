@@ -70,3 +70,9 @@ def test_a_pretraining_run_of_other_sizes_is_refused(run, tmp_path, capsys):
 def test_label_fraction_is_checked():
     with pytest.raises(ConfigError, match="label_fraction"):
         train(recipe("task_options.label_fraction=0"), "/nonexistent/never-written", verbose=0, export=False)
+
+
+def test_a_model_without_rbms_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match="task 'dbn' pretrains a stack of RBMs; model 'simple_cnn' has none: use dbn"):
+        train(recipe("model={name: simple_cnn}"), tmp_path / "a", verbose=0, export=False)
+    assert not (tmp_path / "a").exists()
