@@ -13,7 +13,7 @@ from keras_nn.runs import train_run as train
 
 QUICK = [
     "model.hidden_units=[16,8]", "training.epochs=2", "task_options.pretrain.epochs=1", "task_options.map_examples=50",
-    "task_options.reconstruction_examples=4", "export.formats=[tflite,onnx]", "export.verify_samples=50",
+    "task_options.reconstruction_examples=4", "export.formats=[]",
 ]
 
 
@@ -43,8 +43,10 @@ def test_squared_errors_are_recomputed(run):
     assert metrics["pretrained"] is True and [layer["hidden"] for layer in metrics["pretraining"]] == [16, 8, 2]
 
 
-def test_encoder_is_exported_with_parity(run):
-    result, root = run
+@pytest.mark.slow  # a run of its own with TFLite and ONNX conversion
+def test_encoder_is_exported_with_parity(tmp_path):
+    root = tmp_path / "run"
+    result = train(recipe("export.formats=[tflite,onnx]", "export.verify_samples=50", "training.epochs=1"), root, verbose=0)
     parity = json.loads((root / "export" / "parity.json").read_text())
     assert sorted(entry["format"] for entry in parity) == ["onnx", "tflite-float32"]
     for entry in parity:
@@ -95,7 +97,10 @@ def test_the_autoencoder_map_comparison_tabulates_its_metrics(tmp_path):
     squared error and PCA's, read from the runs' own metrics."""
     from keras_nn.runs import run_comparison
 
-    config = load_recipe("autoencoder_map", [*QUICK, "export.formats=[]", "comparison.seeds=[0]"])
+    config = load_recipe(
+        "autoencoder_map",
+        [*QUICK, "comparison.seeds=[0]", "training.epochs=1", "model.hidden_units=[8]", "task_options.reconstruction_examples=0"],
+    )
     config["comparison"]["runs"] = {"pretrained": {}, "random": {"task_options": {"pretrain": {"enabled": False}}}}
     summary = run_comparison(config, tmp_path / "comparison", verbose=0)
     table = {row["run"]: row for row in json.loads((tmp_path / "comparison" / "comparison.json").read_text())["table"]}

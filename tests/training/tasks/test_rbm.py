@@ -10,7 +10,7 @@ from keras_nn.runs import train_run as train
 
 QUICK = [
     "model.hidden_units=16", "training.epochs=2", "task_options.gibbs_steps=[1,5]", "task_options.gibbs_chains=3",
-    "task_options.filters=16", "export.formats=[onnx]", "export.verify_samples=50",
+    "task_options.filters=16", "export.formats=[]",
 ]
 
 
@@ -48,7 +48,7 @@ def test_scores_are_recomputed_from_the_model(run):
 
 def test_report_files(run):
     _, root = run
-    for name in ("curves.png", "filters.png", "gibbs_samples.png", "report.md", "export/model.onnx"):
+    for name in ("curves.png", "filters.png", "gibbs_samples.png", "report.md"):
         assert (root / name).is_file(), name
     report = (root / "report.md").read_text()
     assert "scikit-learn BernoulliRBM" in report and "untrained" in report
