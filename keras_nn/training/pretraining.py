@@ -107,10 +107,13 @@ def pretrain_greedily(
         rate = gaussian_learning_rate if gaussian else learning_rate
         steps = max(math.ceil(len(features) / batch_size), 1)
         machine.compile(optimizer=keras.optimizers.SGD(rate, momentum=momentum), steps_per_execution=steps)
-        logger.info(
-            "pretraining RBM %d of %d (%d -> %d units, %s/%s) for %d epochs",
-            index + 1, len(machines), rbm.kernel.shape[0], rbm.units, rbm.visible_type, rbm.hidden_type, epochs,
+        message = (
+            f"pretraining RBM {index + 1} of {len(machines)} ({rbm.kernel.shape[0]} -> {rbm.units} units, "
+            f"{rbm.visible_type}/{rbm.hidden_type}) for {epochs} epochs"
         )
+        logger.info(message)
+        if verbose:
+            print(message, flush=True)  # the epochs Keras prints next are this RBM's
         started = time.perf_counter()
         history = machine.fit(
             batched_arrays(features, batch_size, shuffle=True, seed=seed + index),

@@ -95,7 +95,7 @@ class PretrainedStackTask(EnergyTask):
                 gaussian_learning_rate=pretrain["gaussian_learning_rate"],
                 momentum=pretrain["momentum"],
                 seed=config["training"]["seed"],
-                verbose=0,
+                verbose=verbose,
             )
             model.load_pretrained(self.machines)
         return super().fit(model, bundle, config, callbacks, verbose)
