@@ -240,7 +240,39 @@ class RestrictedBoltzmannMachine(FunctionalModel):
             kernel_gradient = kernel_gradient + ops.outer(ops.cast(ops.mean(visible, axis=0), "float32"), excess)
         return [kernel_gradient, visible_gradient, hidden_gradient], hidden, positive_activation
 
-    def train_step(self, data):
+    def train_step(self, *args):
+        # TensorFlow and PyTorch call train_step(data) and let it change the variables; JAX calls
+        # train_step(state, data) and wants the new state back: the same step runs in a StatelessScope there.
+        if len(args) == 2:
+            return self._stateless(self._train_step, *args)
+        return self._train_step(*args)
+
+    def test_step(self, *args):
+        if len(args) == 2:
+            return self._stateless(self._test_step, *args)
+        return self._test_step(*args)
+
+    def _stateless(self, step, state, data):
+        """Runs a stateful step on JAX's explicit state `(trainable, non-trainable[, optimizer], metrics)`;
+        returns `(logs, new state)` in the same layout."""
+        groups = [self.trainable_variables, self.non_trainable_variables]
+        if len(state) == 4:
+            groups.append(self.optimizer.variables)
+        groups.append(self.metrics_variables)
+        mapping = [
+            (variable, value)
+            for variables, values in zip(groups, state, strict=True)
+            for variable, value in zip(variables, values, strict=True)
+        ]
+        with keras.StatelessScope(state_mapping=mapping) as scope:
+            logs = step(data)
+        new_state = []
+        for variables, values in zip(groups, state, strict=True):
+            current = [scope.get_current_value(variable) for variable in variables]
+            new_state.append([value if new is None else new for new, value in zip(current, values, strict=True)])
+        return logs, tuple(new_state)
+
+    def _train_step(self, data):
         visible = self._visible(data)
         gradients, chain, activation = self.contrastive_divergence(visible)
         replicas = replicas_in_sync()
@@ -256,7 +288,7 @@ class RestrictedBoltzmannMachine(FunctionalModel):
             return {"loss": ops.zeros((), "float32")}
         return self._update_trackers(visible, activation)
 
-    def test_step(self, data):
+    def _test_step(self, data):
         visible = self._visible(data)
         return self._update_trackers(visible, self.rbm.hidden_activation(visible))
 

@@ -330,3 +330,32 @@ def test_compile_refuses_a_loss():
     with pytest.raises(ConfigError, match=r"takes no loss; drop loss= from compile") as error:
         model.compile(optimizer="sgd", loss="mse")
     assert "\n" not in str(error.value)
+
+
+JAX_SCRIPT = """
+import numpy as np, keras, keras_nn
+from sklearn.datasets import load_digits
+x = (load_digits().data[:400] / 16 > 0.5).astype("float32")
+model = keras_nn.create_model("rbm", input_shape=(64,), hidden_units=16, persistent=True, persistent_chains=20, seed=0)
+model.compile(keras.optimizers.SGD(0.05))
+particles = np.array(model.fantasy_particles)
+errors = model.fit(x, batch_size=20, epochs=3, verbose=0).history["reconstruction_error"]
+assert keras.backend.backend() == "jax"
+assert errors[-1] < errors[0], errors
+assert not np.array_equal(particles, np.array(model.fantasy_particles))
+logs = model.evaluate(x, verbose=0, return_dict=True)
+assert np.isfinite(logs["pseudo_log_likelihood"]), logs
+print("ok", errors)
+"""
+
+
+@pytest.mark.slow  # a subprocess on the JAX backend
+def test_trains_on_the_jax_backend():
+    pytest.importorskip("jax")  # not in the dev extra yet; where it is installed, this runs
+    import os
+    import subprocess
+    import sys
+
+    environment = {**os.environ, "KERAS_BACKEND": "jax"}
+    result = subprocess.run([sys.executable, "-c", JAX_SCRIPT], env=environment, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and "ok" in result.stdout, result.stderr[-3000:]
