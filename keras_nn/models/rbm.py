@@ -6,7 +6,7 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError
-from keras_nn.layers.energy.rbm import RBM, UNIT_TYPES, sample_units
+from keras_nn.layers.energy.rbm import RBM, UNIT_TYPES, sample_units, unit_means
 from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int
 from keras_nn.models.registry import register_model
 
@@ -195,7 +195,7 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         in that order, the chain's last hidden sample and the data's hidden activation."""
         rbm = self.rbm
         positive_activation = rbm.hidden_activation(visible)
-        positive_hidden = ops.sigmoid(positive_activation) if rbm.hidden_type == "bernoulli" else positive_activation
+        positive_hidden = unit_means(positive_activation, rbm.hidden_type)
         if self.persistent:
             # The particles are kept as hidden states, as scikit-learn keeps them: each step then costs two
             # matrix products (down, up) and the last one's hidden probabilities are the negative statistics.
@@ -294,7 +294,7 @@ class RestrictedBoltzmannMachine(FunctionalModel):
 
     def _update_trackers(self, visible, activation):
         rbm = self.rbm
-        hidden = ops.sigmoid(activation) if rbm.hidden_type == "bernoulli" else activation
+        hidden = unit_means(activation, rbm.hidden_type)
         reconstruction = rbm.visible_probabilities(hidden)
         error = ops.sum(ops.square(ops.cast(visible - reconstruction, "float32")), axis=-1)
         self.reconstruction_tracker.update_state(error)

@@ -143,11 +143,11 @@ class RBM(keras.layers.Layer):
 
     def hidden_probabilities(self, visible):
         """`p(h = 1 | v)` for Bernoulli hidden units, `E[h | v]` for Gaussian ones."""
-        return _mean(self.hidden_activation(visible), self.hidden_type)
+        return unit_means(self.hidden_activation(visible), self.hidden_type)
 
     def visible_probabilities(self, hidden):
         """`p(v = 1 | h)` for Bernoulli visible units, `E[v | h]` for Gaussian ones."""
-        return _mean(self.visible_activation(hidden), self.visible_type)
+        return unit_means(self.visible_activation(hidden), self.visible_type)
 
     def sample_hidden(self, visible, seed=None):
         """A draw of `h ~ p(h | v)`."""
@@ -252,7 +252,9 @@ class RBM(keras.layers.Layer):
         }
 
 
-def _mean(activation, unit_type):
+def unit_means(activation, unit_type):
+    """The means of units whose total input is `activation`: `sigmoid` for Bernoulli units, the input itself for
+    Gaussian ones."""
     return ops.sigmoid(activation) if unit_type == "bernoulli" else activation
 
 
