@@ -247,14 +247,4 @@ def augment_bundle(bundle, augment=None, normalization="unit", seed=None):
     def normalize(x, y):
         return normalize_images(x, normalization), y
 
-    def mapped(dataset):
-        return None if dataset is None else dataset.map(normalize, num_parallel_calls=tf.data.AUTOTUNE)
-
-    examples = {split: mapped(dataset) for split, dataset in bundle._examples.items()}
-    return dataclasses.replace(
-        bundle,
-        train=mapped(train).prefetch(tf.data.AUTOTUNE),
-        validation=mapped(bundle.validation),
-        test=mapped(bundle.test),
-        _examples=examples,
-    )
+    return dataclasses.replace(bundle, train=train).map(normalize)

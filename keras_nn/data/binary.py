@@ -50,16 +50,7 @@ def binarize_bundle(bundle, threshold):
     def binarize(x, y):
         return tf.cast(x > threshold, x.dtype), y
 
-    def mapped(dataset):
-        return None if dataset is None else dataset.map(binarize, num_parallel_calls=tf.data.AUTOTUNE)
-
-    return dataclasses.replace(
-        bundle,
-        train=mapped(bundle.train),
-        validation=mapped(bundle.validation),
-        test=mapped(bundle.test),
-        _examples={split: mapped(dataset) for split, dataset in bundle._examples.items()},
-    )
+    return bundle.map(binarize)
 
 
 def labelled_share(x, y, fraction, seed):

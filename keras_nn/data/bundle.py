@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,6 +49,21 @@ class DatasetBundle:
     # Unbatched, unshuffled, normalized examples per split; kept apart from the cached training pipeline so
     # that reading a few examples never races the cache or sees a shuffled order.
     _examples: dict[str, tf.data.Dataset | None] = field(default_factory=dict, repr=False, compare=False)
+
+    def map(self, function) -> DatasetBundle:
+        """A copy whose every split, batched pipelines and per-example datasets alike, goes through
+        `function(x, y) -> (x, y)` (one that works on a batch as on one example: elementwise on `x`)."""
+
+        def mapped(dataset):
+            return None if dataset is None else dataset.map(function, num_parallel_calls=tf.data.AUTOTUNE)
+
+        return dataclasses.replace(
+            self,
+            train=mapped(self.train).prefetch(tf.data.AUTOTUNE),
+            validation=mapped(self.validation),
+            test=mapped(self.test),
+            _examples={split: mapped(dataset) for split, dataset in self._examples.items()},
+        )
 
     def as_numpy(self, split: str = "test", limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Returns one split as numpy arrays, unbatched and in a fixed order.
