@@ -277,13 +277,14 @@ def run_comparison(config, output_dir, resume=False, verbose="auto"):
             finished += 1
             keras.backend.clear_session()
 
-    columns, rows, table = _summary_rows(configs, results, comparison_metrics(config["comparison"]))
+    metrics = comparison_metrics(config["comparison"])
+    columns, rows, table = _summary_rows(configs, results, metrics)
     histories = {
         name: [read_history(run_directory_of(run, name, seed).history) for seed in seeds] for name in configs
     }
     title = f"{config['name'] or 'comparison'} on {config['data']['source']}, {len(seeds)} seed(s)"
     # The first table metric's validation curve (test_accuracy -> val_accuracy) beside the training loss.
-    quantity = comparison_metrics(config["comparison"])[0].removeprefix("test_")
+    quantity = metrics[0].removeprefix("test_")
     panels = ((f"val_{quantity}", f"validation {quantity.replace('_', ' ')}"), ("loss", "training loss"))
     plot_comparison_curves(histories, run.comparison_curves_png, title=title, panels=panels)
     if explain:

@@ -15,7 +15,7 @@ import numpy as np
 from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.schema import Field
 from keras_nn.errors import ConfigError
-from keras_nn.metrics import SquaredError
+from keras_nn.metrics import SquaredError, squared_error_per_example
 from keras_nn.models import create_model
 from keras_nn.training.tasks.base import model_arguments
 from keras_nn.training.tasks.energy import PretrainedStackTask, visible_type
@@ -24,7 +24,7 @@ from keras_nn.viz.embedding import plot_embedding_maps
 
 
 def pca_baseline(train, test, components):
-    """PCA fitted on `train` (flattened): test reconstructions, test projections and the fitted PCA."""
+    """PCA fitted on `train` (flattened): the test reconstructions and the test projections."""
     from sklearn.decomposition import PCA
 
     train = train.reshape(len(train), -1)
@@ -77,7 +77,7 @@ class AutoencoderTask(PretrainedStackTask):
             return metrics
         train, _ = bundle.as_numpy("train")
         self.pca_reconstructions, self.pca_codes = pca_baseline(train, test, model.code_units)
-        pca_error = float(np.mean(np.sum(np.square(test.reshape(len(test), -1) - self.pca_reconstructions), axis=-1)))
+        pca_error = float(np.mean(squared_error_per_example(test.reshape(len(test), -1), self.pca_reconstructions)))
         metrics["test_pca_squared_error"] = round(pca_error, 4)
         # Above 1 when the autoencoder reconstructs better than PCA with as many components.
         metrics["test_gain_over_pca"] = round(pca_error / max(metrics["test_squared_error"], 1e-12), 4)

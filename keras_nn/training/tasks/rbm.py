@@ -19,6 +19,7 @@ from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.schema import Field
 from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
+from keras_nn.metrics import squared_error_per_example
 from keras_nn.models import RestrictedBoltzmannMachine, create_model
 from keras_nn.training.optimizers import build_optimizer
 from keras_nn.training.tasks.base import model_arguments
@@ -37,8 +38,7 @@ def exact_scores(rbm, images):
     for start in range(0, len(visible), 256):
         batch = visible[start:start + 256]
         likelihoods.append(keras.ops.convert_to_numpy(rbm.pseudo_log_likelihood(batch, exact=True)))
-        reconstruction = keras.ops.convert_to_numpy(rbm.reconstruct(batch))
-        errors.append(np.sum(np.square(batch - reconstruction), axis=-1))
+        errors.append(keras.ops.convert_to_numpy(squared_error_per_example(batch, rbm.reconstruct(batch))))
     return float(np.mean(np.concatenate(likelihoods))), float(np.mean(np.concatenate(errors)))
 
 
