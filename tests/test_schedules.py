@@ -67,14 +67,14 @@ def test_transformer_schedule_from_a_recipe():
         {
             "model": {"name": "transformer_translator", "d_model": 64},
             "schedule": {"name": "transformer", "warmup_steps": 100},
-            "optimizer": {"beta_2": 0.98, "epsilon": 1e-9},
+            "optimizer": {"beta_1": 0.5, "beta_2": 0.98, "epsilon": 1e-9},
         }
     )
     optimizer = build_optimizer(config, steps_per_epoch=10)
     schedule = optimizer._learning_rate
     assert isinstance(schedule, TransformerSchedule)
     assert (schedule.d_model, schedule.warmup_steps) == (64, 100)
-    assert optimizer.beta_2 == 0.98 and optimizer.epsilon == 1e-9
+    assert optimizer.beta_1 == 0.5 and optimizer.beta_2 == 0.98 and optimizer.epsilon == 1e-9
     # Without schedule.warmup_steps, warmup_epochs gives the warmup; schedule.d_model wins over the model's.
     config["schedule"].update(warmup_steps=None, warmup_epochs=2, d_model=32)
     schedule = build_schedule(config["schedule"], 1e-3, 10, epochs=5, model_config=config["model"])

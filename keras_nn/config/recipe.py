@@ -73,6 +73,7 @@ SCHEMA = {
         "weight_decay": Field((float,), None, minimum=0.0),
         "momentum": Field((float,), 0.9, minimum=0.0, maximum=1.0, help="sgd only"),
         "clipnorm": Field((float,), None, minimum=0.0),
+        "beta_1": Field((float,), 0.9, minimum=0.0, maximum=1.0, help="adam/adamw (0.5 in DCGAN)"),
         "beta_2": Field((float,), 0.999, minimum=0.0, maximum=1.0, help="adam/adamw (0.98 in the Transformer paper)"),
         "epsilon": Field((float,), 1e-7, minimum=0.0, help="adam/adamw (1e-9 in the Transformer paper)"),
     },

@@ -24,7 +24,8 @@ class RunDirectory:
     (translation.json) of a translator; `samples` (samples.tsv), `attention_png` and `attention_dir` of the
     decoding tasks; `precision_recall_png` and `detections_png` (detection); `filters_png`, `gibbs_png` (rbm),
     `reconstructions_png`, `code_map_png` (autoencoder), `pretrained` (the RBMs a dbn or autoencoder run
-    pretrained, and `pretraining.json`).
+    pretrained, and `pretraining.json`); `samples_png`, `samples_by_epoch_png`, `samples_gif`,
+    `discriminator_png` (gan).
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
     `comparison_json`, `comparison_md`, `comparison_curves_png`, `explanations_png` (a comparison of runs over
@@ -70,6 +71,10 @@ class RunDirectory:
         self.gibbs_png = root / "gibbs_samples.png"
         self.reconstructions_png = root / "reconstructions.png"
         self.code_map_png = root / "code_map.png"
+        self.samples_png = root / "samples.png"
+        self.samples_by_epoch_png = root / "samples_by_epoch.png"
+        self.samples_gif = root / "samples.gif"
+        self.discriminator_png = root / "discriminator_accuracy.png"
         self.pretrained = root / PRETRAINED_FOLDER
 
         self.ablation_json = root / "ablation.json"

@@ -22,7 +22,11 @@ def build_optimizer(config, steps_per_epoch):
     )
     common = {"learning_rate": learning_rate, "clipnorm": section["clipnorm"]}
     name = section["name"]
-    adam = {"beta_2": section.get("beta_2", 0.999), "epsilon": section.get("epsilon", 1e-7)}
+    adam = {
+        "beta_1": section.get("beta_1", 0.9),
+        "beta_2": section.get("beta_2", 0.999),
+        "epsilon": section.get("epsilon", 1e-7),
+    }
     if name == "adam":
         return keras.optimizers.Adam(**common, **adam, weight_decay=section["weight_decay"])
     if name == "adamw":

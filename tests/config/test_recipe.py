@@ -22,7 +22,7 @@ def test_defaults_fill_every_section():
     resolved = recipes.validate({"model": {"name": "simple_cnn"}})
     assert resolved["optimizer"] == {
         "name": "adam", "learning_rate": 1e-3, "weight_decay": None, "momentum": 0.9, "clipnorm": None,
-        "beta_2": 0.999, "epsilon": 1e-7,
+        "beta_1": 0.9, "beta_2": 0.999, "epsilon": 1e-7,
     }
     assert resolved["training"]["epochs"] == 10
     assert resolved["data"]["source"] == "embedded:digits"
