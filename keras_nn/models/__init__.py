@@ -4,6 +4,7 @@ from keras_nn.models.alexnet import AlexNet
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import BertClassifier, BertEncoder, BertMaskedLM
 from keras_nn.models.dbn import DeepBeliefNetwork
+from keras_nn.models.dcgan import DCGAN, DCGANDiscriminator, DCGANGenerator
 from keras_nn.models.deep_autoencoder import DeepAutoencoder
 from keras_nn.models.distiller import Distiller
 from keras_nn.models.forecaster import Forecaster
@@ -28,6 +29,9 @@ __all__ = [
     "BertClassifier",
     "BertEncoder",
     "BertMaskedLM",
+    "DCGAN",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
     "DeepAutoencoder",
     "DeepBeliefNetwork",
     "Distiller",

@@ -133,6 +133,8 @@ TINY = {
     "rbm": (dict(input_shape=(8, 8, 1), hidden_units=8), images(8, 8, 1)),
     "dbn": (dict(num_classes=3, input_shape=(8, 8, 1), hidden_units=[8, 4]), images(8, 8, 1)),
     "deep_autoencoder": (dict(input_shape=(8, 8, 1), hidden_units=[8, 4], code_units=2), images(8, 8, 1)),
+    # The GAN exports as its (unconditional) generator: noise in, images out.
+    "dcgan": (dict(input_shape=(16, 16, 1), latent_dim=8, base_filters=8), RNG.normal(size=(4, 8)).astype("float32")),
 }
 
 SMALL_BERT = dict(
