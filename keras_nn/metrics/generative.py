@@ -13,6 +13,8 @@ References:
     https://arxiv.org/abs/1706.08500.
 """
 
+import warnings
+
 import numpy as np
 from scipy import linalg
 
@@ -80,10 +82,16 @@ def frechet_distance(features_a, features_b):
     mean_b, covariance_b = gaussian_statistics(features_b)
     if mean_a.shape != mean_b.shape:
         raise ShapeError(f"frechet_distance needs features of one width; got {mean_a.shape[0]} and {mean_b.shape[0]}")
-    root = linalg.sqrtm(covariance_a @ covariance_b)
-    if not np.isfinite(root).all():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", linalg.LinAlgWarning)
+        try:
+            root = linalg.sqrtm(covariance_a @ covariance_b)
+            singular = not np.isfinite(root).all()
+        except linalg.LinAlgWarning:
+            singular = True
+    if singular:
         # A singular product (fewer samples than dimensions): offset both covariances slightly, as the
-        # reference implementation does.
+        # reference implementation (pytorch-fid) does.
         offset = np.eye(len(mean_a)) * 1e-6
         root = linalg.sqrtm((covariance_a + offset) @ (covariance_b + offset))
     # Round-off leaves a tiny imaginary part on a real square root.

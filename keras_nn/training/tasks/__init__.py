@@ -12,6 +12,7 @@ from keras_nn.training.tasks.dbn import DBNTask
 from keras_nn.training.tasks.detection import DetectionTask
 from keras_nn.training.tasks.distillation import DistillationTask
 from keras_nn.training.tasks.forecasting import ForecastingTask
+from keras_nn.training.tasks.gan import GANTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
@@ -63,6 +64,7 @@ for _task_class in (
     RBMTask,
     DBNTask,
     AutoencoderTask,
+    GANTask,
 ):
     register_task(_task_class)
 
@@ -74,6 +76,7 @@ __all__ = [
     "DetectionTask",
     "DistillationTask",
     "ForecastingTask",
+    "GANTask",
     "ImageClassificationTask",
     "RBMTask",
     "Seq2SeqTask",
