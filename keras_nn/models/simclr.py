@@ -4,7 +4,6 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError
-from keras_nn.losses.ntxent import NTXent
 from keras_nn.models.base import FunctionalModel, check_positive_int
 from keras_nn.models.registry import get_model_entry, register_model
 
@@ -55,10 +54,11 @@ class SimCLR(FunctionalModel):
 
     `fit` takes a dataset of `(view1, view2)` batches (the second view in the place of the labels). Logged:
     `loss` (NT-Xent) and `contrastive_accuracy` (how often a view's most similar other view is its positive,
-    a 2N-1-way top-1 accuracy), with `val_` versions from validation pairs. `compile` takes the optimizer (no
-    `loss`: the temperature is the model's). The step is the stock Keras one with `compute_loss`, so it runs on
-    every backend and under a `tf.distribute` strategy (each replica's negatives are the views on that replica;
-    the paper gathers them, and its batch norm, over all replicas).
+    a 2N-1-way top-1 accuracy), with `val_` versions from validation pairs. `compile` takes the optimizer and
+    the contrastive loss, `keras_nn.losses.NTXent(temperature)` (models sit below losses, so the training side
+    hands the loss in, as for `Distiller`); a `.keras` file recompiles with it. The step is the stock Keras one
+    with `compute_loss`, so it runs on every backend and under a `tf.distribute` strategy (each replica's
+    negatives are the views on that replica; the paper gathers them, and its batch norm, over all replicas).
 
     Args:
         backbone: a registry name whose model takes `include_top=False, pooling="avg"` (`resnet18`,
@@ -67,7 +67,6 @@ class SimCLR(FunctionalModel):
         projection_dim: width of the projection z (the paper: 128).
         projection_hidden: width of the head's hidden layers; None takes the encoder's feature width (the paper).
         projection_layers: Dense layers in the head (2 in SimCLR; SimCLRv2 uses 3).
-        temperature: NT-Xent's tau.
         backbone_arguments: extra arguments of the backbone's `create_model` (e.g. `{"blocks": [1, 1, 1]}`).
         name: model name.
 
@@ -80,7 +79,7 @@ class SimCLR(FunctionalModel):
 
     Example:
     >>> model = keras_nn.create_model("simclr", backbone="resnet20_cifar", input_shape=(32, 32, 3))
-    >>> model.compile(optimizer="adam")
+    >>> model.compile(optimizer="adam", loss=keras_nn.losses.NTXent(temperature=0.5))
     >>> model.fit(pairs, epochs=100)        # pairs: a dataset of (view1, view2) batches
     >>> features = model.predict(images)   # or model.encoder_model(), a plain feature extractor
 
@@ -96,7 +95,6 @@ class SimCLR(FunctionalModel):
         projection_dim=128,
         projection_hidden=None,
         projection_layers=2,
-        temperature=0.5,
         backbone_arguments=None,
         name="simclr",
         **kwargs,
@@ -106,7 +104,6 @@ class SimCLR(FunctionalModel):
         check_positive_int("projection_layers", projection_layers)
         if projection_hidden is not None:
             check_positive_int("projection_hidden", projection_hidden)
-        contrastive_loss = NTXent(temperature)
         encoder = build_encoder(backbone, input_shape, backbone_arguments)
         images = keras.Input(shape=tuple(encoder.inputs[0].shape[1:]), name="images")
         features = encoder(images)
@@ -116,7 +113,6 @@ class SimCLR(FunctionalModel):
         self._init_arguments(arguments)
         self.encoder = encoder
         self.projection_head = head
-        self.contrastive_loss = contrastive_loss
         self.feature_dim = width
         self.contrastive_accuracy_tracker = keras.metrics.Mean(name="contrastive_accuracy")
 
@@ -128,17 +124,33 @@ class SimCLR(FunctionalModel):
         """`z = g(f(images))`, `(batch, projection_dim)`."""
         return self.projection_head(self(images, training=training), training=training)
 
+    def compile(self, optimizer="adam", loss=None, **kwargs):
+        """`keras.Model.compile` with `loss` the contrastive loss, called as `loss(z1, z2)` and with a
+        `logits(z1, z2)` method giving the `(2N, 2N)` logits and each view's positive (`NTXent` has both)."""
+        if loss is None or not callable(getattr(loss, "logits", None)):
+            raise ConfigError(
+                f"SimCLR trains with a contrastive loss, not loss={loss!r}; compile it with "
+                "loss=keras_nn.losses.NTXent(temperature=0.5)"
+            )
+        super().compile(optimizer=optimizer, loss=loss, **kwargs)
+
+    def compile_from_config(self, config):
+        # Keras does not recompile a reloaded model whose compile is overridden unless this is too.
+        self.compile(**keras.saving.deserialize_keras_object(config))
+        self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads into it
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         # Keras unpacks a (view1, view2) batch as (x, y): y_pred is f(view1), the second view is `y`.
         first = self.projection_head(y_pred, training=training)
         second = self.projections(y, training=training)
-        loss = self.contrastive_loss(first, second, sample_weight=sample_weight)
-        logits, positives = self.contrastive_loss.logits(first, second)
+        loss = self.loss(first, second, sample_weight=sample_weight)
+        logits, positives = self.loss.logits(first, second)
         hits = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), positives), "float32")
         self.contrastive_accuracy_tracker.update_state(hits)
-        if self.losses:
-            # Regularization losses, scaled for the replicas by Keras as for any model.
-            loss = loss + super().compute_loss(x, y, y_pred, sample_weight, training)
+        for extra in self.losses:
+            # Regularization losses, scaled for the replicas as Keras' own compute_loss does (not through it: it
+            # would call the compiled loss on (view2, features)).
+            loss = loss + self._aggregate_additional_loss(extra)
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
