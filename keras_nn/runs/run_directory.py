@@ -23,7 +23,7 @@ class RunDirectory:
     `forecast_png`; `char_vocabularies` (vocabulary.json) of a seq2seq run; `subwords` and `translation_lengths`
     (translation.json) of a translator; `samples` (samples.tsv), `attention_png` and `attention_dir` of the
     decoding tasks; `precision_recall_png` and `detections_png` (detection); `filters_png`, `gibbs_png` (rbm),
-    `reconstructions_png`, `code_map_png` (autoencoder), `pretrained` (the RBMs a dbn or autoencoder run
+    `reconstructions_png`, `code_map_png` (autoencoder), `feature_map_png` (simclr), `pretrained` (the RBMs a dbn or autoencoder run
     pretrained, and `pretraining.json`).
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
@@ -70,6 +70,7 @@ class RunDirectory:
         self.gibbs_png = root / "gibbs_samples.png"
         self.reconstructions_png = root / "reconstructions.png"
         self.code_map_png = root / "code_map.png"
+        self.feature_map_png = root / "feature_map.png"
         self.pretrained = root / PRETRAINED_FOLDER
 
         self.ablation_json = root / "ablation.json"

@@ -16,6 +16,7 @@ from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
 from keras_nn.training.tasks.sequence_classification import SequenceClassificationTask
+from keras_nn.training.tasks.simclr import SimCLRTask
 from keras_nn.training.tasks.tagging import TaggingTask
 from keras_nn.training.tasks.translation import TranslationTask
 
@@ -63,6 +64,7 @@ for _task_class in (
     RBMTask,
     DBNTask,
     AutoencoderTask,
+    SimCLRTask,
 ):
     register_task(_task_class)
 
@@ -78,6 +80,7 @@ __all__ = [
     "RBMTask",
     "Seq2SeqTask",
     "SequenceClassificationTask",
+    "SimCLRTask",
     "TaggingTask",
     "Task",
     "TranslationTask",
