@@ -2,6 +2,7 @@
 
 from keras_nn.losses.distillation import DistillationLoss
 from keras_nn.losses.masked_cross_entropy import MaskedSparseCategoricalCrossentropy
+from keras_nn.losses.ntxent import NTXent
 from keras_nn.losses.yolo import YoloLoss
 
-__all__ = ["DistillationLoss", "MaskedSparseCategoricalCrossentropy", "YoloLoss"]
+__all__ = ["DistillationLoss", "MaskedSparseCategoricalCrossentropy", "NTXent", "YoloLoss"]

@@ -18,6 +18,7 @@ from keras_nn.models.registry import create_model, get_model_entry, list_models,
 from keras_nn.models.resnet import ResNet
 from keras_nn.models.seq2seq import Seq2SeqAttention
 from keras_nn.models.sequence_tagger import SequenceTagger
+from keras_nn.models.simclr import SimCLR
 from keras_nn.models.simple_cnn import SimpleCNN
 from keras_nn.models.transformer import TransformerTranslator
 from keras_nn.models.vgg import VGG
@@ -45,6 +46,7 @@ __all__ = [
     "RestrictedBoltzmannMachine",
     "ResNet",
     "Seq2SeqAttention",
+    "SimCLR",
     "SequenceTagger",
     "SimpleCNN",
     "TransformerTranslator",

@@ -25,7 +25,7 @@ class RunDirectory:
     decoding tasks; `precision_recall_png` and `detections_png` (detection); `filters_png`, `gibbs_png` (rbm),
     `reconstructions_png`, `code_map_png` (autoencoder), `pretrained` (the RBMs a dbn or autoencoder run
     pretrained, and `pretraining.json`); `samples_png`, `samples_by_epoch_png`, `samples_gif`,
-    `discriminator_png` (gan).
+    `discriminator_png` (gan); `feature_map_png` (simclr).
 
     Experiments: `ablation_json`, `ablation_md` (an ablation's comparison, its runs in `variant(name)`),
     `comparison_json`, `comparison_md`, `comparison_curves_png`, `explanations_png` (a comparison of runs over
@@ -75,6 +75,7 @@ class RunDirectory:
         self.samples_by_epoch_png = root / "samples_by_epoch.png"
         self.samples_gif = root / "samples.gif"
         self.discriminator_png = root / "discriminator_accuracy.png"
+        self.feature_map_png = root / "feature_map.png"
         self.pretrained = root / PRETRAINED_FOLDER
 
         self.ablation_json = root / "ablation.json"

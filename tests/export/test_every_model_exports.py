@@ -135,6 +135,12 @@ TINY = {
     "deep_autoencoder": (dict(input_shape=(8, 8, 1), hidden_units=[8, 4], code_units=2), images(8, 8, 1)),
     # The GAN exports as its (unconditional) generator: noise in, images out.
     "dcgan": (dict(input_shape=(16, 16, 1), latent_dim=8, base_filters=8), RNG.normal(size=(4, 8)).astype("float32")),
+    # SimCLR's graph is images -> encoder features (the projection head only trains).
+    "simclr": (
+        dict(backbone="resnet20_cifar", input_shape=(16, 16, 3), projection_dim=4, backbone_arguments=dict(
+            filters=[4, 4, 8], stem_filters=4, blocks=[1, 1, 1])),
+        images(16, 16, 3),
+    ),
 }
 
 SMALL_BERT = dict(

@@ -17,6 +17,7 @@ from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
 from keras_nn.training.tasks.sequence_classification import SequenceClassificationTask
+from keras_nn.training.tasks.simclr import SimCLRTask
 from keras_nn.training.tasks.tagging import TaggingTask
 from keras_nn.training.tasks.translation import TranslationTask
 
@@ -65,6 +66,7 @@ for _task_class in (
     DBNTask,
     AutoencoderTask,
     GANTask,
+    SimCLRTask,
 ):
     register_task(_task_class)
 
@@ -81,6 +83,7 @@ __all__ = [
     "RBMTask",
     "Seq2SeqTask",
     "SequenceClassificationTask",
+    "SimCLRTask",
     "TaggingTask",
     "Task",
     "TranslationTask",
