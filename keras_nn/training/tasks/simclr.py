@@ -6,7 +6,8 @@ the NT-Xent loss and the contrastive accuracy, train and validation (`curves.png
 encoder and, for each share of the training labels (stratified; 10% and 100% by default), scores on the test
 split: a linear probe (scikit-learn's logistic regression on the standardized features) and a k-NN classifier
 (cosine distance) on the features, against (a) the same logistic regression on the raw pixels and (b) the same
-backbone trained supervised from scratch on the same labelled examples (no augmentation). The report:
+backbone trained supervised from scratch on the same labelled examples (no augmentation), and (c) the linear
+probe on the same encoder untrained (random weights). The report:
 `report.md` (the table), `feature_map.png` (a 2-D map of the test features beside the raw pixels'). The
 exported file is the encoder: images in, features out.
 """
@@ -39,6 +40,7 @@ METHODS = {
     "knn": "SimCLR features + k-NN (cosine)",
     "pixels_linear": "(a) raw pixels + logistic regression",
     "supervised": "(b) the same backbone, supervised from scratch",
+    "random_encoder_linear": "(c) the same encoder untrained (random weights) + logistic regression",
 }
 
 
@@ -163,6 +165,11 @@ class SimCLRTask(Task):
         test_x, test_y = bundle.as_numpy("test")
         train_features = model.predict(train_x, batch_size=256, verbose=0)
         test_features = model.predict(test_x, batch_size=256, verbose=0)
+        # Baseline (c): what the architecture gives before any training (the same seed: SimCLR's start).
+        keras.utils.set_random_seed(seed)
+        untrained = self.build_model(config, bundle)
+        untrained_train = untrained.predict(train_x, batch_size=256, verbose=0)
+        untrained_test = untrained.predict(test_x, batch_size=256, verbose=0)
         metrics = {}
         for fraction in options["label_fractions"]:
             keep = labelled_share(train_x, train_y, fraction, seed)
@@ -175,6 +182,9 @@ class SimCLRTask(Task):
             )
             metrics[f"pixels_linear_accuracy_{key}"] = logistic_accuracy(
                 train_x[keep].reshape(len(keep), -1), labels, test_x.reshape(len(test_x), -1), test_y
+            )
+            metrics[f"random_encoder_linear_accuracy_{key}"] = logistic_accuracy(
+                untrained_train[keep], labels, untrained_test, test_y
             )
             if options["supervised_epochs"]:
                 started = time.perf_counter()
@@ -290,7 +300,8 @@ def write_simclr_report(run, config, bundle, metrics):
         "regression on the frozen, standardized features; k-NN: k="
         f"{options['neighbors']}, cosine distance; (a) the same logistic regression on the raw pixels; (b) the same "
         f"backbone with a classifier, trained from scratch on the labelled examples only ({options['supervised_epochs']} "
-        "epochs, Adam, no augmentation).",
+        "epochs, Adam, no augmentation); (c) the linear probe on the same encoder before training (random "
+        "weights, the same seed), which shows what pretraining added.",
         "",
         markdown_table(header, rows),
         "",

@@ -4,6 +4,7 @@ is written."""
 
 import json
 
+import keras
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -15,11 +16,13 @@ from keras_nn.data.binary import labelled_share
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.runs import load_recipe
 from keras_nn.runs import train_run as train
+from keras_nn.training.tasks import create_task
 
 QUICK = [
     "model.backbone_arguments={blocks: [1, 1, 1], filters: [4, 4, 8], stem_filters: 4}", "model.projection_dim=8",
     "data.image_size=[8,8]", "data.batch_size=64", "training.epochs=1", "task_options.supervised_epochs=1",
-    "task_options.map_method=pca", "task_options.map_examples=60", "export.formats=[]",
+    "task_options.map_method=pca", "task_options.map_examples=60", "export.formats=[tflite,onnx]",
+    "export.verify_samples=20",
 ]
 
 
@@ -29,10 +32,12 @@ def recipe(*overrides):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
+    # One end-to-end run (training, the baselines, TFLite and ONNX conversion) that the slow tests share.
     root = tmp_path_factory.mktemp("simclr") / "run"
     return train(recipe(), root, verbose=0), root
 
 
+@pytest.mark.slow
 def test_accuracies_are_recomputed(run):
     result, root = run
     metrics = result.metrics
@@ -52,24 +57,30 @@ def test_accuracies_are_recomputed(run):
         pixels.score(test_x.reshape(len(test_x), -1), test_y), abs=1e-4
     )
     assert 0.0 <= metrics["supervised_accuracy_10pct"] <= 1.0
+    # Baseline (c): the same encoder before training, rebuilt from the run's seed.
+    keras.utils.set_random_seed(0)
+    untrained = create_task("simclr").build_model(recipe(), result.data)
+    probe = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000)).fit(
+        untrained.predict(train_x, verbose=0)[keep], train_y[keep]
+    )
+    assert metrics["random_encoder_linear_accuracy_10pct"] == pytest.approx(
+        probe.score(untrained.predict(test_x, verbose=0), test_y), abs=1e-4
+    )
     history = (root / "history.csv").read_text().splitlines()[0]
     assert {"loss", "contrastive_accuracy", "val_loss", "val_contrastive_accuracy"} <= set(history.split(","))
 
 
+@pytest.mark.slow
 def test_report_and_feature_map_are_written(run):
     _, root = run
     report = (root / "report.md").read_text()
-    assert "linear probe" in report and "10% labels" in report and "(a) raw pixels" in report
+    assert "linear probe" in report and "10% labels" in report and "(a) raw pixels" in report and "(c)" in report
     assert (root / "feature_map.png").stat().st_size > 0 and (root / "curves.png").exists()
 
 
-@pytest.mark.slow  # a run of its own with TFLite and ONNX conversion
-def test_encoder_is_exported_with_parity(tmp_path):
-    root = tmp_path / "run"
-    result = train(
-        recipe("export.formats=[tflite,onnx]", "export.verify_samples=20", "task_options.supervised_epochs=0"),
-        root, verbose=0,
-    )
+@pytest.mark.slow
+def test_encoder_is_exported_with_parity(run):
+    result, root = run
     parity = json.loads((root / "export" / "parity.json").read_text())
     assert sorted(entry["format"] for entry in parity) == ["onnx", "tflite-float32"]
     for entry in parity:
