@@ -64,7 +64,9 @@ class GANTask(Task):
             (int,), 10, minimum=1, help="fixed-noise samples rendered after each epoch (classes in turn if conditional)"
         ),
         "grid_samples": Field((int,), 100, minimum=1, help="images in samples.png (a row per class if conditional)"),
-        "score_samples": Field((int,), 1000, minimum=20, help="generated images the quality scores are computed on"),
+        "score_samples": Field(
+            (int,), 1000, minimum=20, help="images per scored set (generated, real, noise); at most the test set's"
+        ),
         "score_splits": Field((int,), 10, minimum=1, help="splits of the classifier score (mean and spread)"),
         "scorer_epochs": Field((int,), 15, minimum=1, help="epochs of the classifier the scores read"),
     }
@@ -122,7 +124,9 @@ class GANTask(Task):
             "simple_cnn", num_classes=bundle.num_classes, input_shape=tuple(bundle.input_shape)
         )
         scorer.compile(optimizer=keras.optimizers.Adam(1e-3), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-        scorer.fit(bundle.train, validation_data=bundle.validation, epochs=options["scorer_epochs"], verbose=0, shuffle=False)
+        scorer.fit(
+            bundle.train, validation_data=bundle.validation, epochs=options["scorer_epochs"], verbose=0, shuffle=False
+        )
         features = keras.Model(scorer.inputs, scorer.get_layer("hidden").output)
         return scorer, features
 
@@ -133,34 +137,39 @@ class GANTask(Task):
         options = config["task_options"]
         seed = config["training"]["seed"]
         real_test, _ = bundle.as_numpy("test")
-        # As many real training images as generated ones: the distance's estimate is biased by the sample size.
-        real_train, _ = bundle.as_numpy("train", limit=options["score_samples"])
+        # Every set holds as many images as the real test set (at most score_samples), scored in the same splits:
+        # both scores depend on the sample size (the split's class marginal, the covariances' estimate).
+        count = min(options["score_samples"], len(real_test))
+        real_test = real_test[:count]
+        real_train, _ = bundle.as_numpy("train", limit=count)
         scorer, features = self.train_scorer(config, bundle)
-        metrics["scorer_test_accuracy"] = round(float(scorer.evaluate(bundle.test, verbose=0, return_dict=True)["accuracy"]), 4)
+        scorer_scores = scorer.evaluate(bundle.test, verbose=0, return_dict=True)
+        metrics["scorer_test_accuracy"] = round(float(scorer_scores["accuracy"]), 4)
+        metrics["scored_images"] = count
 
-        inputs = self.sample_inputs(model, options["score_samples"], seed + 1, per_class=False)
+        inputs = self.sample_inputs(model, count, seed + 1, per_class=False)
         generated = to_unit_range(keras.ops.convert_to_numpy(model.generator.predict(inputs, verbose=0)))
         noise_images = np.random.default_rng(seed + 2).random(generated.shape).astype("float32")
-        real_features = features.predict(real_test, verbose=0)
+        splits = min(options["score_splits"], count)
         for label, images in (("generated", generated), ("real_test", real_test), ("noise", noise_images)):
             probabilities = scorer.predict(images, verbose=0)
-            splits = min(options["score_splits"], len(images))
             mean, spread = classifier_score(probabilities, splits=splits)
             metrics[f"classifier_score_{label}"] = round(mean, 4)
             metrics[f"classifier_score_{label}_std"] = round(spread, 4)
             if label == "generated" and model.num_classes is not None:
                 # A conditional generator should draw the class it was asked for.
                 metrics["conditional_accuracy"] = round(float(np.mean(probabilities.argmax(-1) == inputs[1])), 4)
-        # The real ceiling of the distance: real training images against the real test images.
+        # The distance's real ceiling: real training images against the real test images.
+        real_features = features.predict(real_test, verbose=0)
         for label, images in (("generated", generated), ("real_train", real_train), ("noise", noise_images)):
-            metrics[f"frechet_distance_{label}"] = round(frechet_distance(features.predict(images, verbose=0), real_features), 4)
+            distance = frechet_distance(features.predict(images, verbose=0), real_features)
+            metrics[f"frechet_distance_{label}"] = round(distance, 4)
         metrics["classifier_score_ratio_to_real"] = round(
             metrics["classifier_score_generated"] / metrics["classifier_score_real_test"], 4
         )
         metrics["frechet_ratio_to_noise"] = round(
             metrics["frechet_distance_generated"] / max(metrics["frechet_distance_noise"], 1e-12), 4
         )
-        self.final_samples = generated
         return metrics
 
     def report(self, model, bundle, config, run, metrics):
@@ -243,7 +252,8 @@ def write_gan_report(run, config, metrics):
         "Scores read by a `simple_cnn` trained on the real training images (test accuracy "
         f"{metrics['scorer_test_accuracy']:.4f}): the classifier score is the Inception Score with its class "
         "probabilities, the distance the Fréchet distance between its penultimate features of these images and of "
-        "the real test images.",
+        f"the real test images. Each set holds {metrics['scored_images']} images (as many as the real test set), the "
+        f"score's spread is over {min(config['task_options']['score_splits'], metrics['scored_images'])} splits.",
         "",
         table,
         "",

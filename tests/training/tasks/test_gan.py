@@ -42,6 +42,7 @@ def test_report_scores_and_export(run):
         metrics["classifier_score_generated"] / metrics["classifier_score_real_test"], rel=1e-3
     )
     assert 0.0 <= metrics["conditional_accuracy"] <= 1.0
+    assert metrics["scored_images"] == 60  # score_samples, fewer than the 360 test images
     assert "real test images" in (root / "report.md").read_text()
 
     # The exported generator reads [noise, one-hot class] and draws what the Keras generator draws.
