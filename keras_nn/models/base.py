@@ -1,4 +1,5 @@
-"""What every keras-nn model class shares: functional construction with a config of its own arguments."""
+"""What every keras-nn model class shares: functional construction with a config of its own arguments, argument
+checks, the classifier head, and the replica count a hand-written update divides by."""
 
 import keras
 
@@ -26,11 +27,30 @@ class FunctionalModel(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        model.trainable = trainable
-        return model
+        return model_from_arguments(cls, config)
+
+
+def model_from_arguments(cls, config):
+    """`cls` built from a config of its constructor's arguments plus `trainable` (what `get_config` gives)."""
+    config = dict(config)
+    trainable = config.pop("trainable", True)
+    model = cls(**config)
+    model.trainable = trainable
+    return model
+
+
+def replicas_in_sync():
+    """How many replicas share one update under a `tf.distribute` strategy (1 elsewhere).
+
+    The optimizer sums the replicas' gradients (as Keras' own losses expect, each scaled by 1 / replicas); a
+    model whose train_step computes its update without Keras' loss scaling (contrastive divergence, the GAN's
+    two losses) divides by this itself.
+    """
+    if keras.backend.backend() != "tensorflow":
+        return 1
+    import tensorflow as tf
+
+    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 def classifier_head(x, num_classes, classifier_activation, dropout):

@@ -5,8 +5,7 @@ import numpy as np
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
-from keras_nn.models.base import FunctionalModel, check_positive_int
-from keras_nn.models.rbm import replicas_in_sync
+from keras_nn.models.base import FunctionalModel, check_positive_int, model_from_arguments, replicas_in_sync
 from keras_nn.models.registry import register_model
 
 # The DCGAN paper's initialization: every weight N(0, 0.02), batch-norm scales N(1, 0.02).
@@ -342,11 +341,7 @@ class DCGAN(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        config = dict(config)
-        trainable = config.pop("trainable", True)
-        model = cls(**config)
-        model.trainable = trainable
-        return model
+        return model_from_arguments(cls, config)
 
     @property
     def metrics(self):

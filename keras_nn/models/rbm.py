@@ -7,21 +7,8 @@ from keras import ops
 
 from keras_nn.errors import ConfigError
 from keras_nn.layers.energy.rbm import RBM, UNIT_TYPES, sample_units, unit_means
-from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int
+from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int, replicas_in_sync
 from keras_nn.models.registry import register_model
-
-
-def replicas_in_sync():
-    """How many replicas share one update under a `tf.distribute` strategy (1 elsewhere).
-
-    The optimizer sums the replicas' gradients (as Keras' own losses expect, each scaled by 1 / replicas);
-    contrastive divergence computes its update without a loss, so it divides by this itself.
-    """
-    if keras.backend.backend() != "tensorflow":
-        return 1
-    import tensorflow as tf
-
-    return tf.distribute.get_strategy().num_replicas_in_sync
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
