@@ -148,9 +148,9 @@ class SimCLR(FunctionalModel):
         hits = ops.cast(ops.equal(ops.cast(ops.argmax(logits, axis=-1), "int32"), positives), "float32")
         self.contrastive_accuracy_tracker.update_state(hits)
         for extra in self.losses:
-            # Regularization losses, scaled for the replicas as Keras' own compute_loss does (not through it: it
-            # would call the compiled loss on (view2, features)).
-            loss = loss + self._aggregate_additional_loss(extra)
+            # Regularization losses, summed as Keras' own compute_loss adds them (not through it: it would call the
+            # compiled loss on (view2, features)).
+            loss = loss + ops.sum(ops.cast(extra, "float32"))
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):
