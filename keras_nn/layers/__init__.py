@@ -1,7 +1,7 @@
 """Reusable layers, a file per layer: rnn/ (cells, recurrent layers, Bidirectional), conv/ (convolutional
 blocks), attention/ (masks, dot-product, multi-head, Bahdanau, Luong), transformer/ (encoder and decoder
 blocks), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
-(stochastic depth), energy/ (the restricted Boltzmann machine), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
+(stochastic depth), embedding/ (the tied input/output token embedding), energy/ (the restricted Boltzmann machine), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
 
 from keras_nn.layers.attention.bahdanau import BahdanauAttention as BahdanauAttention
 from keras_nn.layers.attention.luong import LuongAttention as LuongAttention
@@ -24,6 +24,7 @@ from keras_nn.layers.detection.boxes import corners_to_center as corners_to_cent
 from keras_nn.layers.detection.non_max_suppression import NonMaxSuppression as NonMaxSuppression
 from keras_nn.layers.detection.yolo_decoder import YoloDecoder as YoloDecoder
 from keras_nn.layers.detection.yolo_head import YoloHead as YoloHead
+from keras_nn.layers.embedding.tied_embedding import TiedEmbedding as TiedEmbedding
 from keras_nn.layers.energy.rbm import RBM as RBM
 from keras_nn.layers.position.embedding import PositionEmbedding as PositionEmbedding
 from keras_nn.layers.position.patch_position_embedding import PatchPositionEmbedding as PatchPositionEmbedding

@@ -10,6 +10,7 @@ from keras_nn.models.distiller import Distiller
 from keras_nn.models.forecaster import Forecaster
 from keras_nn.models.gpt import GPTDecoder
 from keras_nn.models.inception import InceptionV1
+from keras_nn.models.language_model import RecurrentLanguageModel
 from keras_nn.models.lenet import LeNet5
 from keras_nn.models.mobilenet import MobileNetV2
 from keras_nn.models.rbm import RestrictedBoltzmannMachine
@@ -43,6 +44,7 @@ __all__ = [
     "LeNet5",
     "MobileNetV2",
     "RecurrentClassifier",
+    "RecurrentLanguageModel",
     "RestrictedBoltzmannMachine",
     "ResNet",
     "Seq2SeqAttention",

@@ -38,6 +38,7 @@ EXPORTED_NAMES = {
     "SimpleRNN",
     "SimpleRNNCell",
     "SinusoidalPositionEncoding",
+    "TiedEmbedding",
     "TokenPooling",
     "TransformerDecoderBlock",
     "TransformerEncoderBlock",

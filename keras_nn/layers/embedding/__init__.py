@@ -1,0 +1,1 @@
+"""Token embeddings whose matrix is also the output projection (tied input and output embeddings)."""
