@@ -93,6 +93,9 @@ TINY = {
     "rnn_tagger": (dict(SMALL_SEQUENCE, num_classes=3), sequences(7, 3)),
     "lstm_tagger": (dict(SMALL_SEQUENCE, num_classes=3, bidirectional=False), sequences(7, 3)),
     "gru_tagger": (dict(SMALL_TOKENS, num_classes=3), tokens(7, 20)),
+    # Logits at every step; the streaming step model's parity is in tests/models/test_language_model.py.
+    "lstm_language_model": (dict(SMALL_TOKENS, num_layers=1), tokens(7, 20)),
+    "gru_language_model": (dict(SMALL_TOKENS, embedding_dim=5, tie_embeddings=True), tokens(7, 20)),
     "lstm_forecaster": (dict(input_shape=(7, 3), horizon=3, units=5, num_layers=2), sequences(7, 3)),
     # The registered ViT/DeiT structure (and DeiT's drop path, off at inference) at 16x16 with patch 4, width 16;
     # every precision of the small ViT and DeiT is in tests/models/test_vit_exports.py.

@@ -88,6 +88,7 @@ NEW_LAYERS = {
     "NonMaxSuppression",
     "PatchEmbedding",
     "PatchPositionEmbedding",
+    "TiedEmbedding",
     "TokenPooling",
     "YoloDecoder",
     "YoloHead",

@@ -15,9 +15,9 @@ from tests.testing_utils import run_model_test
 VOCAB, STEPS = 13, 6
 TINY = dict(vocab_size=VOCAB, embedding_dim=8, units=8, num_layers=2)
 LOGITS_LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-# Stepping against the whole sequence: logits of magnitude <= ~5 with random weights; the worst error measured
-# was 4.8e-07 (Keras step model and TFLite/ONNX step files alike).
-TOLERANCE = 5e-6
+# Stepping against the whole sequence (random weights, logits of magnitude <= 3.2): the worst error measured was
+# 2.4e-07 (the GRU step model in Keras and its TFLite file; ONNX 2.1e-07); `step` in Python matched exactly.
+TOLERANCE = 1e-6
 
 
 def token_batch(seed=0, batch=3, steps=STEPS):
@@ -110,7 +110,8 @@ def test_tied_output_is_the_embedding_matrix(units):
 
 def test_untied_model_has_no_projection():
     model = keras_nn.create_model("lstm_language_model", **dict(TINY, units=12))
-    assert [layer.name for layer in model.layers][-1] == "logits" and "projection" not in [l.name for l in model.layers]
+    names = [layer.name for layer in model.layers]
+    assert names[-1] == "logits" and "projection" not in names
 
 
 @pytest.mark.parametrize("tie_embeddings", [False, True])
