@@ -12,6 +12,14 @@ Example:
 from keras_nn.data.bundle import DatasetBundle
 from keras_nn.data.dates import Seq2SeqBundle, load_date_fields, load_dates
 from keras_nn.data.embedded import EMBEDDED, EmbeddedDataset, register_embedded
+from keras_nn.data.language import (
+    CharTokenizer,
+    LanguageBundle,
+    SubwordTextTokenizer,
+    load_language,
+    next_token_windows,
+    tokenize_corpus,
+)
 from keras_nn.data.loader import SCHEMES, list_datasets, load_dataset
 from keras_nn.data.pipeline import FORMS, split_indices
 from keras_nn.data.subwords import SubwordTokenizer
@@ -20,6 +28,12 @@ from keras_nn.data.timeseries import TimeSeriesBundle, load_timeseries, make_win
 from keras_nn.data.translation import load_translation, read_parallel_tsv
 
 __all__ = [
+    "CharTokenizer",
+    "LanguageBundle",
+    "SubwordTextTokenizer",
+    "load_language",
+    "next_token_windows",
+    "tokenize_corpus",
     "DatasetBundle",
     "EMBEDDED",
     "EmbeddedDataset",
