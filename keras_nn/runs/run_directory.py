@@ -61,6 +61,7 @@ class RunDirectory:
         self.forecast_png = root / "forecast.png"
         self.char_vocabularies = root / "vocabulary.json"
         self.subwords = root / "subwords"
+        self.tokenizer = root / "tokenizer"
         self.translation_lengths = root / "translation.json"
         self.samples = root / "samples.tsv"
         self.attention_png = root / "attention.png"

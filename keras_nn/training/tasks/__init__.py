@@ -14,6 +14,7 @@ from keras_nn.training.tasks.distillation import DistillationTask
 from keras_nn.training.tasks.forecasting import ForecastingTask
 from keras_nn.training.tasks.gan import GANTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
+from keras_nn.training.tasks.language_model import LanguageModelTask
 from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
 from keras_nn.training.tasks.sequence_classification import SequenceClassificationTask
@@ -67,6 +68,7 @@ for _task_class in (
     AutoencoderTask,
     GANTask,
     SimCLRTask,
+    LanguageModelTask,
 ):
     register_task(_task_class)
 
@@ -80,6 +82,7 @@ __all__ = [
     "ForecastingTask",
     "GANTask",
     "ImageClassificationTask",
+    "LanguageModelTask",
     "RBMTask",
     "Seq2SeqTask",
     "SequenceClassificationTask",

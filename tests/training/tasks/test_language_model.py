@@ -1,0 +1,128 @@
+"""The language_model task: a tiny run whose perplexities and baselines are recomputed independently."""
+
+import collections
+import math
+
+import keras
+import numpy as np
+import pytest
+
+from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
+from keras_nn.runs import load_recipe
+from keras_nn.runs import train_run as train
+from keras_nn.training.tasks.language_model import sample_continuations
+
+
+def tiny_config(**task_options):
+    return {
+        "name": "tiny_lm",
+        "task": "language_model",
+        "task_options": {
+            "corpus_size": 300,
+            "sequence_length": 24,
+            "sample_length": 8,
+            "prompts": ["the cat", "does"],
+            "sampling": [{"temperature": 0.7, "top_k": 5}, {"temperature": 1.0, "top_p": 0.9}],
+            **task_options,
+        },
+        "model": {"name": "lstm_language_model", "units": 16, "embedding_dim": 8, "num_layers": 1},
+        "data": {"source": "generated:sentences", "batch_size": 16},
+        "optimizer": {"learning_rate": 0.01},
+        "training": {"epochs": 1},
+    }
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lm") / "run"
+    return root, train(tiny_config(), root, verbose=0)
+
+
+def test_perplexity_is_the_exp_of_the_test_cross_entropy(run):
+    _, result = run
+    metrics = result.metrics
+    x, y = result.data.as_numpy("test")
+    logits = result.model.predict(x, verbose=0)
+    cross_entropy = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits))
+    assert metrics["test_perplexity"] == pytest.approx(math.exp(cross_entropy), rel=1e-4)
+    assert metrics["test_loss"] == pytest.approx(cross_entropy, rel=1e-4)  # no label smoothing in the loss
+    assert metrics["test_bits_per_character"] == pytest.approx(cross_entropy / math.log(2), rel=1e-4)
+
+
+def test_baselines_recomputed_by_counting(run):
+    _, result = run
+    data, metrics = result.data, result.metrics
+    train_ids = data.ids["train"].tolist()
+    x, y = data.as_numpy("test")
+    vocab = data.vocab_size
+    # The scored tokens are the test targets, each after the token before it in the text.
+    pairs = [(int(a), int(b)) for window_x, window_y in zip(x, y, strict=True) for a, b in zip(window_x, window_y, strict=True)]
+    unigram = collections.Counter(train_ids)
+    p_unigram = {w: (unigram[w] + 1) / (len(train_ids) + vocab) for w in range(vocab)}
+    expected = math.exp(-np.mean([math.log(p_unigram[b]) for _, b in pairs]))
+    assert metrics["test_unigram_perplexity"] == pytest.approx(expected, rel=1e-4)
+    bigram = collections.Counter(zip(train_ids[:-1], train_ids[1:], strict=True))
+    history = collections.Counter(train_ids[:-1])
+    lam = metrics["bigram_lam"]
+    log_probs = []
+    for a, b in pairs:
+        p = p_unigram[b] if not history[a] else lam * bigram[(a, b)] / history[a] + (1 - lam) * p_unigram[b]
+        log_probs.append(math.log(p))
+    assert metrics["test_bigram_perplexity"] == pytest.approx(math.exp(-np.mean(log_probs)), rel=1e-4)
+    assert metrics["test_bigram_perplexity"] < metrics["test_unigram_perplexity"]
+    ratio = metrics["test_bigram_perplexity"] / metrics["test_perplexity"]
+    assert metrics["test_perplexity_vs_bigram"] == pytest.approx(ratio, rel=1e-3)
+
+
+def test_report_samples_and_tokenizer_are_written(run):
+    root, result = run
+    report = (root / "report.md").read_text()
+    assert "| bigram (interpolated" in report and "unigram (add-1)" in report
+    assert report.count("temperature 0.7, top-k 5") == 2 and report.count("temperature 1, top-p 0.9") == 2
+    rows = (root / "samples.tsv").read_text().splitlines()
+    assert len(rows) == 1 + 2 * 2
+    assert (root / "tokenizer" / "tokenizer.json").is_file()
+    assert (root / "curves.png").is_file()
+
+
+def test_buffered_sampling_equals_rerunning_the_prefix(run):
+    _, result = run
+    model, tokenizer = result.model, result.data.tokenizer
+    rows = sample_continuations(model, tokenizer, ["the do"], [{"temperature": 0.0}], 6)
+    ids = list(tokenizer.encode("the do"))
+    for _ in range(6):  # greedy by hand over the growing prefix
+        logits = np.array(model(np.asarray([ids], np.int32)))[0, -1]
+        logits[[0, 1]] = -np.inf
+        ids.append(int(np.argmax(logits)))
+    assert rows[0]["continuation"] == tokenizer.decode(ids[len("the do") :])
+
+
+def test_bad_input_leaves_nothing_written(tmp_path):
+    (tmp_path / "text.txt").write_text("too short\n", "utf-8")
+    config = tiny_config()
+    config["data"]["source"] = f"dir:{tmp_path / 'text.txt'}"
+    with pytest.raises(DataError, match="fewer than one sequence .* lower task_options.sequence_length"):
+        train(config, tmp_path / "short", verbose=0)
+    with pytest.raises(DataError, match="never saw: 'Z'"):
+        train(tiny_config(prompts=["Zebra"]), tmp_path / "prompt", verbose=0)
+    config = tiny_config()
+    config["model"]["vocab_size"] = 5
+    with pytest.raises(ConfigError, match="model.vocab_size=5"):
+        train(config, tmp_path / "vocab", verbose=0)
+    config = tiny_config()
+    config["data"]["source"] = "embedded:digits"
+    with pytest.raises(UnknownDatasetError, match="generated:sentences"):
+        train(config, tmp_path / "digits", verbose=0)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["text.txt"]
+
+
+@pytest.mark.slow
+def test_the_recipe_beats_the_bigram(tmp_path):
+    # The shipped recipe, shortened (3000 sentences, windows of 50, 3 epochs, 128 units, no export): still clearly below the bigram.
+    config = load_recipe(
+        "language_model",
+        ["task_options.corpus_size=3000", "task_options.sequence_length=50", "training.epochs=3", "task_options.sample_length=20", "model.units=128"],
+    )
+    result = train(config, tmp_path / "run", verbose=0)
+    assert result.metrics["test_perplexity_vs_bigram"] > 1.5, result.metrics
+    assert result.metrics["test_bigram_perplexity"] < result.metrics["test_unigram_perplexity"]
