@@ -196,13 +196,14 @@ class LanguageModelTask(Task):
         return {}
 
     def predict_texts(self, model, run, config, texts, beam_width=None):
-        """Continues each text with the recipe's first sampling setting: `[{"input", "output", "score"}]`."""
+        """Continues each text with the recipe's first sampling setting: `[{"input", "output", "score"}]`, the
+        score the model's mean log-probability of the sampled tokens."""
         tokenizer = load_tokenizer(run.tokenizer)
         options = config["task_options"]
         rows = sample_continuations(
             model, tokenizer, texts, options["sampling"][:1], options["sample_length"], seed=options["sample_seed"]
         )
-        return [{"input": row["prompt"], "output": row["continuation"], "score": float("nan")} for row in rows]
+        return [{"input": row["prompt"], "output": row["continuation"], "score": row["mean_log_prob"]} for row in rows]
 
 
 def token_log_probs(model, inputs, targets, batch_size=64):
@@ -250,7 +251,8 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
     compiled graph serve every step. Padding and the unknown id are never sampled.
 
     Returns:
-        `[{"prompt", "setting", "continuation"}]`, prompts outer, settings inner.
+        `[{"prompt", "setting", "continuation", "mean_log_prob"}]` (the model's own mean natural-log probability
+        of the sampled tokens, before any filtering), prompts outer, settings inner.
 
     Raises:
         DataError: a prompt with no token or with characters the vocabulary never saw (a character model).
@@ -264,23 +266,33 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
         ids = check_prompt(tokenizer, prompt)
         buffer = np.zeros((len(settings), ids.size + length), np.int32)
         buffer[:, : ids.size] = ids
+        log_prob = np.zeros(len(settings))
         for position in range(ids.size, ids.size + length):
-            logits = np.asarray(forward(buffer), np.float64)[:, position - 1, :]
+            logits = np.array(forward(buffer), np.float64)[:, position - 1, :]
+            top = logits.max(-1, keepdims=True)
+            log_softmax = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
             logits[:, [tokenizer.pad_id, tokenizer.unk_id]] = -math.inf
             for row, setting in enumerate(settings):
-                buffer[row, position] = sample_next_token(
+                token = sample_next_token(
                     logits[row : row + 1],
                     setting.get("temperature", 1.0),
                     setting.get("top_k"),
                     rng,
                     top_p=setting.get("top_p"),
                 )[0]
+                buffer[row, position] = token
+                log_prob[row] += log_softmax[row, token]
+        start = tokenizer.decode(ids)
         for row, setting in enumerate(settings):
+            # Decoded with the prompt: a subword's leading space only shows after the piece before it.
+            text = tokenizer.decode(buffer[row])
+            continuation = text[len(start) :] if text.startswith(start) else tokenizer.decode(buffer[row, ids.size :])
             rows.append(
                 {
                     "prompt": prompt,
                     "setting": describe_setting(setting),
-                    "continuation": tokenizer.decode(buffer[row, ids.size :]),
+                    "continuation": continuation,
+                    "mean_log_prob": float(log_prob[row] / length),
                 }
             )
     return rows

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
-from keras_nn.runs import load_recipe
+from keras_nn.runs import load_recipe, predict_texts
 from keras_nn.runs import train_run as train
 from keras_nn.training.tasks.language_model import sample_continuations
 
@@ -95,6 +95,28 @@ def test_buffered_sampling_equals_rerunning_the_prefix(run):
         logits[[0, 1]] = -np.inf
         ids.append(int(np.argmax(logits)))
     assert rows[0]["continuation"] == tokenizer.decode(ids[len("the do") :])
+    # The score: the model's mean log-probability of the sampled tokens, recomputed on the whole sequence.
+    logits = np.asarray(model(np.asarray([ids], np.int32)), np.float64)[0, len("the do") - 1 : -1]
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = np.mean(log_softmax[np.arange(6), ids[len("the do") :]])
+    assert rows[0]["mean_log_prob"] == pytest.approx(expected, abs=1e-4)
+
+
+def test_predict_continues_texts_from_the_saved_run(run):
+    root, _ = run
+    rows = predict_texts(root, ["the dog"])
+    assert rows[0]["input"] == "the dog" and len(rows[0]["output"]) == 8 and rows[0]["score"] < 0
+
+
+def test_subword_level_bits_per_character(tmp_path):
+    result = train(tiny_config(level="subword", vocab_size=60, prompts=["the cat"]), tmp_path / "run", verbose=0)
+    metrics, data = result.metrics, result.data
+    assert data.level == "subword" and data.vocab_size <= 60
+    tokens = data.num_examples["test"] * data.sequence_length
+    # Bits per character: the test tokens' total bits over the characters they spell.
+    bits = math.log(metrics["test_perplexity"]) * tokens / math.log(2)
+    assert metrics["test_bits_per_character"] == pytest.approx(bits / data.characters["test"], rel=1e-3)
+    assert data.characters["test"] > tokens  # a subword spells more than one character
 
 
 def test_bad_input_leaves_nothing_written(tmp_path):
