@@ -12,9 +12,8 @@ same tokens (`keras_nn.metrics.perplexity`; the bigram's smoothing is the recipe
 the validation block). `report.md` holds the table and continuations of a few prompts sampled with each
 temperature, top-k and top-p (`keras_nn.samplers.sample_next_token`).
 
-Sampling re-runs the model over the whole prefix at each step (in a fixed-length buffer, so one compiled
-graph serves every step; the model is causal, so positions after the prefix do not change its logits); it
-does not carry the recurrent states. The export is the model itself; `keras-nn export RUN_DIR --streaming`
+Sampling carries the recurrent states (`RecurrentLanguageModel.step`: the prompt is read once, then one step per
+token); a model without `step` re-runs the whole prefix at each token instead, with the same result. The export is the model itself; `keras-nn export RUN_DIR --streaming`
 adds the single-step models (state in, next-token logits and state out) for on-device generation.
 """
 
@@ -192,7 +191,7 @@ class LanguageModelTask(Task):
         lines = ["prompt\tsetting\tcontinuation"]
         lines += [f"{row['prompt']}\t{row['setting']}\t{row['continuation']!r}" for row in samples]
         atomic_write_text(run.samples, "\n".join(lines) + "\n")
-        write_language_model_report(run, config, bundle, metrics, samples, model.count_params())
+        write_language_model_report(run, config, bundle, metrics, samples, model)
         return {}
 
     def predict_texts(self, model, run, config, texts, beam_width=None):
@@ -242,13 +241,68 @@ def describe_setting(setting):
     return ", ".join(parts)
 
 
-def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
+class PrefixRerun:
+    """Next-token logits by re-running the model over the whole prefix (any causal model).
+
+    Each call runs a buffer of a fixed length (the prefix, then padding) and reads the logits after the prefix:
+    the model is causal, so what follows the prefix does not change them, and the one shape lets one compiled
+    graph serve every step. The cost of a step grows with the buffer.
+    """
+
+    def __init__(self, model, prompt_ids, batch_size, length):
+        self.forward = compiled_for(model, lambda: {}).setdefault(
+            "rerun", jit(lambda tokens: model(tokens, training=False))
+        )
+        self.buffer = np.zeros((batch_size, prompt_ids.size + length), np.int32)
+        self.buffer[:, : prompt_ids.size] = prompt_ids
+        self.position = prompt_ids.size
+
+    def logits(self):
+        return np.array(self.forward(self.buffer), np.float64)[:, self.position - 1, :]
+
+    def push(self, tokens):
+        self.buffer[:, self.position] = tokens
+        self.position += 1
+
+
+class StateCarry:
+    """Next-token logits from a recurrent model's `step(tokens, states)`: the prompt is read once, then each
+    sampled token costs one step, whatever the length so far."""
+
+    def __init__(self, model, prompt_ids, batch_size, length):
+        self.step = compiled_for(model, lambda: {}).setdefault("step", jit(model.step))
+        states = model.initial_states(batch_size)
+        for token in prompt_ids:
+            last, states = self.step(np.full((batch_size,), token, np.int32), states)
+        self.last, self.states = last, states
+
+    def logits(self):
+        return np.array(self.last, np.float64)
+
+    def push(self, tokens):
+        self.last, self.states = self.step(np.asarray(tokens, np.int32), self.states)
+
+
+def carries_states(model):
+    """True when the model generates step by step with its states (`RecurrentLanguageModel`)."""
+    return callable(getattr(model, "step", None)) and callable(getattr(model, "initial_states", None))
+
+
+def sample_continuations(model, tokenizer, prompts, settings, length, seed=0, carry_states=None):
     """Samples `length` tokens after each prompt with each setting (`{temperature, top_k, top_p}`).
 
-    The prompts run one at a time, the settings side by side as a batch. Each step re-runs the model over a
-    buffer of `len(prompt) + length` tokens (the prefix, then padding) and reads the logits after the prefix:
-    the model is causal, so what follows the prefix does not change them, and the buffer's one shape lets one
-    compiled graph serve every step. Padding and the unknown id are never sampled.
+    The prompts run one at a time, the settings side by side as a batch. A recurrent language model carries
+    its states (`StateCarry`: one `step` per token); another model re-runs the prefix (`PrefixRerun`). Both
+    give the same logits, so the same tokens. Padding and the unknown id are never sampled.
+
+    Args:
+        model: a causal model of tokens `(batch, time)` -> logits `(batch, time, vocab)`.
+        tokenizer: the run's tokenizer.
+        prompts: texts to continue.
+        settings: `[{temperature, top_k, top_p}]`.
+        length: tokens to sample.
+        seed: the sampler's seed.
+        carry_states: None: carry states when the model can (`model.step`); False: re-run the prefix.
 
     Returns:
         `[{"prompt", "setting", "continuation", "mean_log_prob"}]` (the model's own mean natural-log probability
@@ -260,15 +314,15 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
     rng = np.random.default_rng(seed)
     for setting in settings:
         check_sampling(setting.get("temperature", 1.0), setting.get("top_k"), tokenizer.size, setting.get("top_p"))
-    forward = compiled_for(model, lambda: jit(lambda tokens: model(tokens, training=False)))
+    generator = StateCarry if (carries_states(model) if carry_states is None else carry_states) else PrefixRerun
     rows = []
     for prompt in prompts:
         ids = check_prompt(tokenizer, prompt)
-        buffer = np.zeros((len(settings), ids.size + length), np.int32)
-        buffer[:, : ids.size] = ids
+        source = generator(model, ids, len(settings), length)
+        sampled = np.zeros((len(settings), length), np.int32)
         log_prob = np.zeros(len(settings))
-        for position in range(ids.size, ids.size + length):
-            logits = np.array(forward(buffer), np.float64)[:, position - 1, :]
+        for position in range(length):
+            logits = source.logits()
             top = logits.max(-1, keepdims=True)
             log_softmax = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
             logits[:, [tokenizer.pad_id, tokenizer.unk_id]] = -math.inf
@@ -280,13 +334,15 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
                     rng,
                     top_p=setting.get("top_p"),
                 )[0]
-                buffer[row, position] = token
+                sampled[row, position] = token
                 log_prob[row] += log_softmax[row, token]
+            if position < length - 1:
+                source.push(sampled[:, position])
         start = tokenizer.decode(ids)
         for row, setting in enumerate(settings):
             # Decoded with the prompt: a subword's leading space only shows after the piece before it.
-            text = tokenizer.decode(buffer[row])
-            continuation = text[len(start) :] if text.startswith(start) else tokenizer.decode(buffer[row, ids.size :])
+            text = tokenizer.decode(np.concatenate([ids, sampled[row]]))
+            continuation = text[len(start) :] if text.startswith(start) else tokenizer.decode(sampled[row])
             rows.append(
                 {
                     "prompt": prompt,
@@ -298,13 +354,13 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0):
     return rows
 
 
-def write_language_model_report(run, config, bundle, metrics, samples, num_parameters):
+def write_language_model_report(run, config, bundle, metrics, samples, model):
     """`report.md`: held-out perplexity and bits per character beside the n-gram baselines, and samples."""
     level = "characters" if bundle.level == "char" else f"SentencePiece {config['task_options']['subword_model']} subwords"
     smoothing = config["task_options"]["bigram_smoothing"]
     (key,) = [name for name in ("bigram_k", "bigram_lam") if name in metrics]
     rows = [
-        [f"{config['model']['name']} ({num_parameters:,} parameters)", metrics["test_perplexity"],
+        [f"{config['model']['name']} ({model.count_params():,} parameters)", metrics["test_perplexity"],
          metrics["test_bits_per_character"]],
         [f"bigram ({smoothing}, {key[7:]} = {metrics[key]:g} picked on validation)", metrics["test_bigram_perplexity"],
          metrics["test_bigram_bits_per_character"]],
@@ -330,7 +386,9 @@ def write_language_model_report(run, config, bundle, metrics, samples, num_param
         "",
         "## Samples",
         "",
-        "Continuations re-run the model over the whole prefix at each step (no state carried between steps).",
+        "Continuations carry the recurrent states from token to token (the prompt is read once)"
+        if carries_states(model)
+        else "Continuations re-run the model over the whole prefix at each token (it has no step function).",
         "",
     ]
     for sample in samples:

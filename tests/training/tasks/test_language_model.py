@@ -10,7 +10,7 @@ import pytest
 from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
 from keras_nn.runs import load_recipe, predict_texts
 from keras_nn.runs import train_run as train
-from keras_nn.training.tasks.language_model import sample_continuations
+from keras_nn.training.tasks.language_model import carries_states, sample_continuations
 
 
 def tiny_config(**task_options):
@@ -78,6 +78,7 @@ def test_report_samples_and_tokenizer_are_written(run):
     root, result = run
     report = (root / "report.md").read_text()
     assert "| bigram (interpolated" in report and "unigram (add-1)" in report
+    assert "carry the recurrent states" in report
     assert report.count("temperature 0.7, top-k 5") == 2 and report.count("temperature 1, top-p 0.9") == 2
     rows = (root / "samples.tsv").read_text().splitlines()
     assert len(rows) == 1 + 2 * 2
@@ -85,21 +86,30 @@ def test_report_samples_and_tokenizer_are_written(run):
     assert (root / "curves.png").is_file()
 
 
-def test_buffered_sampling_equals_rerunning_the_prefix(run):
+def test_state_carry_and_prefix_rerun_give_the_greedy_tokens_of_the_whole_sequence(run):
     _, result = run
     model, tokenizer = result.model, result.data.tokenizer
-    rows = sample_continuations(model, tokenizer, ["the do"], [{"temperature": 0.0}], 6)
+    assert carries_states(model)
+    carried = sample_continuations(model, tokenizer, ["the do"], [{"temperature": 0.0}], 6)
+    rerun = sample_continuations(model, tokenizer, ["the do"], [{"temperature": 0.0}], 6, carry_states=False)
     ids = list(tokenizer.encode("the do"))
-    for _ in range(6):  # greedy by hand over the growing prefix
+    for _ in range(6):  # greedy by hand over the growing prefix, the whole sequence each time
         logits = np.array(model(np.asarray([ids], np.int32)))[0, -1]
         logits[[0, 1]] = -np.inf
         ids.append(int(np.argmax(logits)))
-    assert rows[0]["continuation"] == tokenizer.decode(ids[len("the do") :])
+    expected = tokenizer.decode(ids[len("the do") :])
+    assert carried[0]["continuation"] == rerun[0]["continuation"] == expected
     # The score: the model's mean log-probability of the sampled tokens, recomputed on the whole sequence.
     logits = np.asarray(model(np.asarray([ids], np.int32)), np.float64)[0, len("the do") - 1 : -1]
     log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    expected = np.mean(log_softmax[np.arange(6), ids[len("the do") :]])
-    assert rows[0]["mean_log_prob"] == pytest.approx(expected, abs=1e-4)
+    score = np.mean(log_softmax[np.arange(6), ids[len("the do") :]])
+    assert carried[0]["mean_log_prob"] == pytest.approx(score, abs=1e-4)
+    assert rerun[0]["mean_log_prob"] == pytest.approx(score, abs=1e-4)
+    # Sampled (same seed): both ways draw the same tokens.
+    settings = [{"temperature": 1.0, "top_k": 5}, {"temperature": 0.7, "top_p": 0.9}]
+    a = sample_continuations(model, tokenizer, ["the"], settings, 10, seed=3)
+    b = sample_continuations(model, tokenizer, ["the"], settings, 10, seed=3, carry_states=False)
+    assert [row["continuation"] for row in a] == [row["continuation"] for row in b]
 
 
 def test_predict_continues_texts_from_the_saved_run(run):
