@@ -386,7 +386,7 @@ def write_language_model_report(run, config, bundle, metrics, samples, model):
         "",
         "## Samples",
         "",
-        "Continuations carry the recurrent states from token to token (the prompt is read once)"
+        "Continuations carry the recurrent states from token to token (the prompt is read once)."
         if carries_states(model)
         else "Continuations re-run the model over the whole prefix at each token (it has no step function).",
         "",
