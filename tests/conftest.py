@@ -50,6 +50,13 @@ def _fresh_keras_state():
     keras.backend.clear_session(free_memory=False)
 
 
+def pytest_configure(config):
+    """The quick tier (`-m "not slow"`) leaves the shared checks' XLA training step to the whole suite."""
+    import testing_utils
+
+    testing_utils.XLA_CHECKS = "not slow" not in (config.option.markexpr or "")
+
+
 def pytest_collection_modifyitems(config, items):
     """Files that hold end-to-end (`slow`) tests run first, each file's tests in their own order.
 

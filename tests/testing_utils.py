@@ -4,6 +4,10 @@
 (`get_config`/`from_config`, and a `.keras` save and reload that gives the same weights and the same outputs),
 a few training steps that lower the loss, a mixed-precision forward pass that agrees with the float32 model
 holding the same weights and a mixed-precision training step, and a `jit_compile=True` training step.
+
+The XLA step runs in the whole suite and not in the quick tier (`pytest -m "not slow"`): compiling a training
+step with XLA takes about 2 s on the 2-core CPU, half of a shared check's time, and tests/conftest.py sets
+`XLA_CHECKS` from the marker expression.
 """
 
 import copy
@@ -23,6 +27,9 @@ ROUND_TRIP_ATOL = 1e-6
 # under 1.1e-3 for every layer; 1e-2, about 20 unit round-offs, leaves margin yet still fails a model that
 # computes something else in float16 (a dropped cast, a mask or constant that overflows).
 MIXED_PRECISION_TOLERANCE = 1e-2
+
+# False in the quick tier (`-m "not slow"`): tests/conftest.py sets it before the tests run.
+XLA_CHECKS = True
 
 
 def _as_numpy_list(value):
@@ -161,7 +168,7 @@ def run_model_test(
         loss: loss for the training checks (default: sparse cross-entropy or MSE as above).
         run_mixed_precision_check: run the mixed_float16 checks. A family runs them (and the jit_compile
             check) on its smallest configuration; its other configurations skip them.
-        run_jit_compile_check: run the `jit_compile=True` training check.
+        run_jit_compile_check: run the `jit_compile=True` training check (in the whole suite; `XLA_CHECKS`).
         learning_rate: Adam's step size in the training checks (lower it for models whose activations are
             large at initialization).
         mixed_precision_tolerance: how far mixed_float16 outputs may be from float32 ones, as a fraction of the
@@ -176,7 +183,7 @@ def run_model_test(
     check_training_lowers_loss(build(), inputs, targets, loss, learning_rate=learning_rate)
     if run_mixed_precision_check:
         check_mixed_precision(build, inputs, targets, loss, reference=model, tolerance=mixed_precision_tolerance)
-    if run_jit_compile_check:
+    if run_jit_compile_check and XLA_CHECKS:
         check_training_lowers_loss(build(), inputs, targets, loss, jit_compile=True, learning_rate=learning_rate)
     return model
 

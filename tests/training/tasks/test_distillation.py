@@ -77,6 +77,7 @@ def test_task_options_are_checked_and_filled(tmp_path):
         resolve_recipe(config)
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_hard_distillation_saves_and_scores_the_student(hard_run, teacher_run):
     metrics, run = hard_run.metrics, RunDirectory(hard_run.run_dir)
     x, y = hard_run.data.as_numpy("test")
@@ -189,6 +190,7 @@ def bad_teachers(tmp_path_factory):
     return root
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(bad_teachers, teacher_run, tmp_path, capsys):
     recipe, cnn_student = tmp_path / "deit.yaml", tmp_path / "cnn_student.yaml"
     recipe.write_text(yaml.safe_dump(_recipe(teacher_run.run_dir)))
@@ -214,6 +216,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(bad_teachers, teacher_r
         assert not run.exists(), f"{override} left {run} behind"
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_a_teacher_run_directory_given_with_a_tilde_loads(teacher_run, monkeypatch):
     monkeypatch.setenv("HOME", str(teacher_run.run_dir.parent))
     config = resolve_recipe(_recipe(f"~/{teacher_run.run_dir.name}"))

@@ -30,6 +30,7 @@ def seq2seq_run(tmp_path_factory):
     return run, result
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_short_seq2seq_run_learns_and_reports(seq2seq_run):
     run, result = seq2seq_run
     metrics = json.loads((run / "metrics.json").read_text())
@@ -50,6 +51,7 @@ def test_short_seq2seq_run_learns_and_reports(seq2seq_run):
     assert not (run / "export").exists()
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_reloaded_seq2seq_run_decodes_the_same(seq2seq_run):
     run, result = seq2seq_run
     model, config = load_run(run)
@@ -61,6 +63,7 @@ def test_reloaded_seq2seq_run_decodes_the_same(seq2seq_run):
     np.testing.assert_array_equal(greedy["tokens"], one["tokens"])
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_translate_and_predict_front_ends(seq2seq_run, capsys, tmp_path):
     run, _ = seq2seq_run
     rows = predict_texts(run, ["2024년 3월 5일", "March 5, 2024"], beam_width=2, attention_png=tmp_path / "a.png")

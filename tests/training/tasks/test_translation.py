@@ -50,6 +50,7 @@ def translation_run(tmp_path_factory):
     return run, result
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_brief_run_learns_and_writes_its_report(translation_run):
     run, result = translation_run
     metrics = json.loads((run / "metrics.json").read_text())
@@ -87,6 +88,7 @@ def test_brief_run_learns_and_writes_its_report(translation_run):
     assert samples[0] == "source\treference\tgreedy\tbeam" and len(samples) == 61
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_saved_model_translates_strings_like_the_python_path(translation_run):
     run, result = translation_run
     parity = json.loads((run / "export" / "parity.json").read_text())
@@ -101,6 +103,7 @@ def test_saved_model_translates_strings_like_the_python_path(translation_run):
     assert any(python), python  # not a vacuous comparison of empty strings
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_a_failed_export_leaves_the_earlier_export_untouched(translation_run, monkeypatch):
     run, result = translation_run
     before = {path: path.read_bytes() for path in (run / "export").rglob("*") if path.is_file()}
@@ -119,6 +122,7 @@ def test_a_failed_export_leaves_the_earlier_export_untouched(translation_run, mo
     assert not [name for name in os.listdir(run) if name.startswith(".")], "a staging folder was left behind"
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_beam_scores_are_the_log_probabilities_of_the_outputs(translation_run):
     """The score beam search reports for a translation is its log-probability under teacher forcing."""
     _, result = translation_run
@@ -136,6 +140,7 @@ def test_beam_scores_are_the_log_probabilities_of_the_outputs(translation_run):
         assert score == pytest.approx(expected, rel=1e-4, abs=1e-4)
 
 
+@pytest.mark.slow  # shares the module's end-to-end training run
 def test_translate_front_end(translation_run, capsys, tmp_path):
     run, _ = translation_run
     rows = predict_texts(run, ODD_INPUTS[:2], beam_width=2, attention_png=tmp_path / "attention.png")
