@@ -84,6 +84,11 @@ class GANTask(Task):
 
     def compile(self, model, config, steps_per_epoch):
         training = config["training"]
+        if training["label_smoothing"]:
+            raise ConfigError(
+                f"training.label_smoothing={training['label_smoothing']} does not reach a GAN; set "
+                "model.label_smoothing (one-sided: the real targets only) and training.label_smoothing: 0"
+            )
         # One optimizer per network, both as the recipe describes (DCGAN: Adam 2e-4, beta_1 0.5).
         model.compile(
             generator_optimizer=build_optimizer(config, steps_per_epoch),

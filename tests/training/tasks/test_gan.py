@@ -66,3 +66,11 @@ def test_an_unreachable_image_size_is_refused(tmp_path, capsys):
     assert main(["train", "dcgan_digits", "--set", "data.image_size=[12,12]", "--output", str(output)]) == 2
     assert "4 * 2**k" in capsys.readouterr().err
     assert not output.exists()
+
+
+def test_training_label_smoothing_points_at_the_models_one_sided_option(tmp_path, capsys):
+    output = tmp_path / "run"
+    assert main(["train", "dcgan_digits", "--set", "training.label_smoothing=0.1", "--output", str(output)]) == 2
+    assert "set model.label_smoothing" in capsys.readouterr().err
+    assert not output.exists()
+
