@@ -1,4 +1,4 @@
-"""The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict, translate, detect.
+"""The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict, translate, detect, generate.
 
 Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 1 anything else.
 """
@@ -283,6 +283,24 @@ def cmd_detect(args):
     return EXIT_OK
 
 
+def cmd_generate(args):
+    from keras_nn.runs import generate_images, generate_text
+
+    if args.prompts:
+        rows = generate_text(
+            args.run_dir, args.prompts, length=args.length, temperature=args.temperature, top_k=args.top_k,
+            top_p=args.top_p, seed=args.seed,
+        )
+        for row in rows:
+            print(f"{row['input']}{row['output']}\tmean log-prob {row['score']:.4f}")
+        return EXIT_OK
+    output = args.output or "generated.png"
+    images, labels, path = generate_images(args.run_dir, output, count=args.count, labels=args.label, seed=args.seed)
+    drawn = "" if labels is None else f" of classes {sorted(set(labels))}"
+    print(f"wrote {path}: {len(images)} images{drawn}")
+    return EXIT_OK
+
+
 def cmd_quickstart(args):
     from keras_nn.runs import run_quickstart
     from keras_nn.runs.quickstart import SUMMARY_COLUMNS, summary_rows
@@ -367,6 +385,24 @@ def build_parser():
     translate.add_argument("--beam-width", type=int, default=None, help="1 for greedy (default: the recipe's)")
     translate.add_argument("--attention", help="also write the attention heat maps to this PNG")
     translate.set_defaults(run=cmd_translate)
+
+    generate = commands.add_parser(
+        "generate",
+        help="continue prompts with a language_model run, or draw images with a gan run into a PNG",
+    )
+    generate.add_argument("run_dir", help="a language_model or gan run directory")
+    generate.add_argument("prompts", nargs="*", help="texts to continue (language models), e.g. 'the cats that'")
+    generate.add_argument("--length", type=int, default=None, help="tokens to sample (default: the recipe's)")
+    generate.add_argument("--temperature", type=float, default=1.0, help="sampling temperature (default 1.0)")
+    generate.add_argument("--top-k", type=int, default=None, help="sample among the k likeliest tokens")
+    generate.add_argument("--top-p", type=float, default=None, help="sample from the smallest set with this mass")
+    generate.add_argument("--count", type=int, default=16, help="images to draw (gan; default 16)")
+    generate.add_argument(
+        "--label", type=int, nargs="+", default=None, help="class(es) to draw (conditional gan): one, or one per image"
+    )
+    generate.add_argument("--output", help="the PNG of the images (gan; default generated.png)")
+    generate.add_argument("--seed", type=int, default=0, help="the sampler's or the noise's seed (default 0)")
+    generate.set_defaults(run=cmd_generate)
 
     detect = commands.add_parser(
         "detect", help="draw a detector's boxes on a video, webcam, image or image folder and write it annotated"

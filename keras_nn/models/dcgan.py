@@ -542,7 +542,7 @@ class DCGAN(keras.Model):
         if not isinstance(count, (int, np.integer)) or isinstance(count, bool) or count < 1:
             raise ConfigError(f"count={count!r} must be a positive integer (the number of images to generate)")
         noise = np.random.default_rng(seed).standard_normal((count, self.latent_dim)).astype("float32")
-        labels = self._generation_labels(count, labels)
+        labels = self.generation_labels(count, labels)
         outputs = []
         for start in range(0, count, batch_size):
             chunk = slice(start, start + batch_size)
@@ -550,7 +550,9 @@ class DCGAN(keras.Model):
             outputs.append(ops.convert_to_numpy(self.generator(inputs, training=False)))
         return np.concatenate(outputs).astype("float32")
 
-    def _generation_labels(self, count, labels):
+    def generation_labels(self, count, labels=None):
+        """The class ids `generate(count, labels)` draws: None for an unconditional GAN, else `(count,)` int32
+        (`labels` checked: one id or `count` of them, each in `[0, num_classes)`)."""
         if self.num_classes is None:
             if labels is not None:
                 raise ConfigError(f"{self.name} is not conditional (num_classes=None); generate it without labels")

@@ -202,6 +202,15 @@ class GANTask(Task):
         write_gan_report(run, config, metrics)
         return {}
 
+    def generate(self, model, run, config, count=16, labels=None, seed=0):
+        """`keras-nn generate`: `count` images in [0, 1] and the classes drawn (None when unconditional); `labels`
+        is one class for all or one per image (default: the classes in turn)."""
+        if labels is not None and len(labels) == 1:
+            labels = labels[0]
+        drawn = model.generation_labels(count, labels)
+        images = to_unit_range(model.generate(count, labels=drawn, seed=seed))
+        return images, None if drawn is None else drawn.tolist()
+
     def export_plan(self, model, bundle, config):
         section = config["export"]
         seed = config["training"]["seed"]

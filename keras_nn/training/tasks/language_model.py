@@ -194,6 +194,17 @@ class LanguageModelTask(Task):
         write_language_model_report(run, config, bundle, metrics, samples, model)
         return {}
 
+    def generate(self, model, run, config, prompts, length=None, setting=None, seed=0):
+        """`keras-nn generate`: continues each prompt with one sampling setting (`{temperature, top_k, top_p}`,
+        None values left out); `[{"input", "output", "score"}]` as `predict_texts`."""
+        length = config["task_options"]["sample_length"] if length is None else length
+        if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+            raise ConfigError(f"length={length!r} must be a positive number of tokens, e.g. --length 80")
+        setting = {key: value for key, value in (setting or {}).items() if value is not None}
+        tokenizer = load_tokenizer(run.tokenizer)
+        rows = sample_continuations(model, tokenizer, prompts, [setting], length, seed=seed)
+        return [{"input": row["prompt"], "output": row["continuation"], "score": row["mean_log_prob"]} for row in rows]
+
     def predict_texts(self, model, run, config, texts, beam_width=None):
         """Continues each text with the recipe's first sampling setting: `[{"input", "output", "score"}]`, the
         score the model's mean log-probability of the sampled tokens."""

@@ -61,6 +61,21 @@ def test_report_scores_and_export(run):
     assert images.shape == (4, 8, 8, 1) and np.all(np.abs(images) <= 1.0)
 
 
+@pytest.mark.slow  # shares the end-to-end run
+def test_generate_command_draws_the_asked_classes(run, tmp_path, capsys):
+    result, root = run
+    output = tmp_path / "sevens.png"
+    assert main(["generate", str(root), "--label", "7", "--count", "6", "--output", str(output)]) == 0
+    assert "6 images of classes [7]" in capsys.readouterr().out
+    assert Image.open(output).size[0] > 100
+    # A class outside the conditional GAN's ten, a prompt for a GAN run: one line each, exit 2, no file.
+    assert main(["generate", str(root), "--label", "10", "--output", str(tmp_path / "bad.png")]) == 2
+    assert "outside [0, 10)" in capsys.readouterr().err
+    assert main(["generate", str(root), "the cat", "--output", str(tmp_path / "bad.png")]) == 2
+    assert "takes no prompt" in capsys.readouterr().err
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_an_unreachable_image_size_is_refused(tmp_path, capsys):
     output = tmp_path / "run"
     assert main(["train", "dcgan_digits", "--set", "data.image_size=[12,12]", "--output", str(output)]) == 2

@@ -7,6 +7,7 @@ import keras
 import numpy as np
 import pytest
 
+from keras_nn.cli import main
 from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
 from keras_nn.runs import load_recipe, predict_texts
 from keras_nn.runs import train_run as train
@@ -116,6 +117,22 @@ def test_predict_continues_texts_from_the_saved_run(run):
     root, _ = run
     rows = predict_texts(root, ["the dog"])
     assert rows[0]["input"] == "the dog" and len(rows[0]["output"]) == 8 and rows[0]["score"] < 0
+
+
+def test_generate_command_samples_reproducibly_and_refuses_unseen_characters(run, capsys):
+    root, _ = run
+    arguments = ["generate", str(root), "the dog", "--length", "12", "--temperature", "0.7", "--top-k", "5"]
+    assert main(arguments) == 0
+    first = capsys.readouterr().out
+    assert first.startswith("the dog") and "mean log-prob" in first
+    # The printed continuation is 12 characters after the prompt, and the same seed samples it again.
+    assert len(first.split("\t")[0]) == len("the dog") + 12
+    assert main(arguments) == 0 and capsys.readouterr().out == first
+    assert main(["generate", str(root), "the d\u00f6g"]) == 2
+    assert "never saw" in capsys.readouterr().err
+    # A language-model run draws no images.
+    assert main(["generate", str(root), "--count", "4"]) == 2
+    assert "give a prompt" in capsys.readouterr().err
 
 
 def test_subword_level_bits_per_character(tmp_path):
