@@ -40,16 +40,16 @@ def to_unit_range(images):
 
 
 class FixedNoiseSamples(keras.callbacks.Callback):
-    """Renders the same generator inputs after every epoch; `frames` holds them in [0, 1], `epochs` their epoch."""
+    """Renders `model.generate(count, seed=seed)` after every epoch: the same noise (and, conditional, the
+    classes in turn) each time. `frames` holds the images in [0, 1], `epochs` their epoch."""
 
-    def __init__(self, inputs):
+    def __init__(self, count, seed):
         super().__init__()
-        self.inputs = inputs
+        self.count, self.seed = count, seed
         self.frames, self.epochs = [], []
 
     def on_epoch_end(self, epoch, logs=None):
-        images = self.model.generator(self.inputs, training=False)
-        self.frames.append(to_unit_range(keras.ops.convert_to_numpy(images)))
+        self.frames.append(to_unit_range(self.model.generate(self.count, seed=self.seed)))
         self.epochs.append(epoch + 1)
 
 
@@ -102,24 +102,8 @@ class GANTask(Task):
             return dataset.map(lambda images, labels: (images * 2.0 - 1.0, labels))
         return dataset.map(lambda images, labels: images * 2.0 - 1.0)
 
-    def sample_inputs(self, model, count, seed, per_class):
-        """Generator inputs: `count` noise vectors, or `count` per class with their labels when conditional."""
-        rng = np.random.default_rng(seed)
-        if model.num_classes is None:
-            return rng.standard_normal((count, model.latent_dim)).astype("float32")
-        if per_class:
-            labels = np.repeat(np.arange(model.num_classes), count)  # a row of `count` per class in a grid
-        else:
-            # Classes interleaved, so that every split of the classifier score holds all of them alike.
-            labels = np.tile(np.arange(model.num_classes), -(-count // model.num_classes))[:count]
-        noise = rng.standard_normal((len(labels), model.latent_dim)).astype("float32")
-        return noise, labels.astype("int32")
-
     def fit(self, model, bundle, config, callbacks, verbose):
-        options = config["task_options"]
-        self.progress = FixedNoiseSamples(
-            self.sample_inputs(model, options["samples_per_epoch"], config["training"]["seed"], per_class=False)
-        )
+        self.progress = FixedNoiseSamples(config["task_options"]["samples_per_epoch"], config["training"]["seed"])
         return super().fit(model, bundle, config, [*callbacks, self.progress], verbose)
 
     def train_scorer(self, config, bundle):
@@ -152,8 +136,8 @@ class GANTask(Task):
         metrics["scorer_test_accuracy"] = round(float(scorer_scores["accuracy"]), 4)
         metrics["scored_images"] = count
 
-        inputs = self.sample_inputs(model, count, seed + 1, per_class=False)
-        generated = to_unit_range(keras.ops.convert_to_numpy(model.generator.predict(inputs, verbose=0)))
+        # A conditional GAN draws the classes in turn, so that every split of the classifier score holds all alike.
+        generated = to_unit_range(model.generate(count, seed=seed + 1))
         noise_images = np.random.default_rng(seed + 2).random(generated.shape).astype("float32")
         splits = min(options["score_splits"], count)
         for label, images in (("generated", generated), ("real_test", real_test), ("noise", noise_images)):
@@ -163,7 +147,8 @@ class GANTask(Task):
             metrics[f"classifier_score_{label}_std"] = round(spread, 4)
             if label == "generated" and model.num_classes is not None:
                 # A conditional generator should draw the class it was asked for.
-                metrics["conditional_accuracy"] = round(float(np.mean(probabilities.argmax(-1) == inputs[1])), 4)
+                asked = model.generation_labels(count)
+                metrics["conditional_accuracy"] = round(float(np.mean(probabilities.argmax(-1) == asked)), 4)
         # The distance's real ceiling: real training images against the real test images.
         real_features = features.predict(real_test, verbose=0)
         for label, images in (("generated", generated), ("real_train", real_train), ("noise", noise_images)):
@@ -184,16 +169,17 @@ class GANTask(Task):
             plot_sample_progress(np.stack(progress.frames), progress.epochs, run.samples_by_epoch_png, title=title)
             write_sample_gif(np.stack(progress.frames), progress.epochs, run.samples_gif)
         options = config["task_options"]
-        conditional = model.num_classes is not None
-        per_class = max(options["grid_samples"] // model.num_classes, 1) if conditional else None
-        count = per_class if conditional else options["grid_samples"]
-        inputs = self.sample_inputs(model, count, config["training"]["seed"] + 3, per_class=True)
-        samples = to_unit_range(keras.ops.convert_to_numpy(model.generator.predict(inputs, verbose=0)))
+        seed = config["training"]["seed"] + 3
         if model.num_classes is None:
+            per_class = None
+            samples = to_unit_range(model.generate(options["grid_samples"], seed=seed))
             titles, title = None, f"{len(samples)} samples of the trained generator"
         else:
+            per_class = max(options["grid_samples"] // model.num_classes, 1)
+            asked = np.repeat(np.arange(model.num_classes), per_class)  # a row of `per_class` per class
+            samples = to_unit_range(model.generate(len(asked), labels=asked, seed=seed))
             names = bundle.class_names or [str(index) for index in range(model.num_classes)]
-            titles = [f"asked: {names[label]}" for label in inputs[1]]
+            titles = [f"asked: {names[label]}" for label in asked]
             title = f"Samples of the trained generator, {per_class} per class (a row per class)"
         plot_image_grid(samples, run.samples_png, titles=titles, title=title, columns=per_class)
         history = read_history(run.history)
@@ -220,11 +206,12 @@ class GANTask(Task):
         return ModelExport(self.export_model(model), representative_data=representative, verify_inputs=verify)
 
     def export_inputs(self, model, count, seed):
-        """What the exported generator reads: noise, with the one-hot class appended when conditional."""
-        inputs = self.sample_inputs(model, count, seed, per_class=False)
-        if model.num_classes is None:
-            return inputs
-        noise, labels = inputs
+        """What the exported generator reads: noise (as `generate` draws it), with the one-hot class appended when
+        conditional (the classes in turn)."""
+        noise = np.random.default_rng(seed).standard_normal((count, model.latent_dim)).astype("float32")
+        labels = model.generation_labels(count)
+        if labels is None:
+            return noise
         return np.concatenate([noise, np.eye(model.num_classes, dtype="float32")[labels]], axis=1)
 
     def export_model(self, model):
