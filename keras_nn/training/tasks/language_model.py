@@ -20,6 +20,7 @@ adds the single-step models (state in, next-token logits and state out) for on-d
 import math
 
 import numpy as np
+from scipy.special import log_softmax
 
 from keras_nn.config.schema import Field
 from keras_nn.data.language import LEVELS, load_language, load_tokenizer
@@ -208,12 +209,8 @@ class LanguageModelTask(Task):
     def predict_texts(self, model, run, config, texts, beam_width=None):
         """Continues each text with the recipe's first sampling setting: `[{"input", "output", "score"}]`, the
         score the model's mean log-probability of the sampled tokens."""
-        tokenizer = load_tokenizer(run.tokenizer)
         options = config["task_options"]
-        rows = sample_continuations(
-            model, tokenizer, texts, options["sampling"][:1], options["sample_length"], seed=options["sample_seed"]
-        )
-        return [{"input": row["prompt"], "output": row["continuation"], "score": row["mean_log_prob"]} for row in rows]
+        return self.generate(model, run, config, texts, setting=options["sampling"][0], seed=options["sample_seed"])
 
 
 def token_log_probs(model, inputs, targets, batch_size=64):
@@ -221,9 +218,7 @@ def token_log_probs(model, inputs, targets, batch_size=64):
     out = np.zeros(targets.shape, np.float64)
     for start in range(0, len(inputs), batch_size):
         logits = np.asarray(model(inputs[start : start + batch_size], training=False), np.float64)
-        top = logits.max(-1, keepdims=True)
-        log_softmax = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
-        chosen = np.take_along_axis(log_softmax, targets[start : start + batch_size, :, None], -1)[..., 0]
+        chosen = np.take_along_axis(log_softmax(logits, axis=-1), targets[start : start + batch_size, :, None], -1)[..., 0]
         out[start : start + batch_size] = chosen
     return out
 
@@ -334,8 +329,7 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0, ca
         log_prob = np.zeros(len(settings))
         for position in range(length):
             logits = source.logits()
-            top = logits.max(-1, keepdims=True)
-            log_softmax = logits - top - np.log(np.exp(logits - top).sum(-1, keepdims=True))
+            log_probabilities = log_softmax(logits, axis=-1)
             logits[:, [tokenizer.pad_id, tokenizer.unk_id]] = -math.inf
             for row, setting in enumerate(settings):
                 token = sample_next_token(
@@ -346,7 +340,7 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0, ca
                     top_p=setting.get("top_p"),
                 )[0]
                 sampled[row, position] = token
-                log_prob[row] += log_softmax[row, token]
+                log_prob[row] += log_probabilities[row, token]
             if position < length - 1:
                 source.push(sampled[:, position])
         start = tokenizer.decode(ids)
