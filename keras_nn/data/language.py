@@ -447,8 +447,12 @@ def load_language(
         test_fraction=test_fraction,
         data_dir=data_dir,
     )
-    tokenizer, _ = tokenize_corpus(texts["train"], level, vocab_size, subword_model)
-    ids = {split: tokenizer.encode(text) for split, text in texts.items() if text is not None}
+    tokenizer, train_ids = tokenize_corpus(texts["train"], level, vocab_size, subword_model)
+    ids = {
+        split: train_ids if split == "train" else tokenizer.encode(text)
+        for split, text in texts.items()
+        if text is not None
+    }
     examples, characters = {}, {}
     for split, split_ids in ids.items():
         inputs, targets = window_arrays(
