@@ -1,5 +1,6 @@
 """What every keras-nn model class shares: functional construction with a config of its own arguments, argument
-checks, the classifier head, and the replica count a hand-written update divides by."""
+checks, the classifier head, the replica count a hand-written update divides by, and the recompile on load of a
+model whose compile is its own."""
 
 import keras
 
@@ -51,6 +52,15 @@ def replicas_in_sync():
     import tensorflow as tf
 
     return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def recompile_from_config(model, config):
+    """`compile_from_config` for a model whose `compile` is overridden (Keras recompiles such a model on load
+    only when this is overridden too): its `compile` with the saved arguments, then the optimizer built so that
+    the saved optimizer state loads into it."""
+    model.compile(**keras.saving.deserialize_keras_object(config))
+    if model.built:
+        model.optimizer.build(model.trainable_variables)
 
 
 def classifier_head(x, num_classes, classifier_activation, dropout):

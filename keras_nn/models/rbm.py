@@ -7,7 +7,13 @@ from keras import ops
 
 from keras_nn.errors import ConfigError
 from keras_nn.layers.energy.rbm import RBM, UNIT_TYPES, sample_units, unit_means
-from keras_nn.models.base import FunctionalModel, check_choice, check_positive_int, replicas_in_sync
+from keras_nn.models.base import (
+    FunctionalModel,
+    check_choice,
+    check_positive_int,
+    recompile_from_config,
+    replicas_in_sync,
+)
 from keras_nn.models.registry import register_model
 
 
@@ -165,11 +171,8 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         super().compile(optimizer=optimizer, **kwargs)
 
     def compile_from_config(self, config):
-        # Keras does not recompile a reloaded model whose compile is overridden unless this is too; the saved
-        # config has the optimizer and no loss, which `compile` takes.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        if self.built:
-            self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads into it
+        # The saved config has the optimizer and no loss, which `compile` takes.
+        recompile_from_config(self, config)
 
     # ------------------------------------------------------------------------------------------- training
 

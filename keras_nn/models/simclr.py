@@ -4,7 +4,7 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError
-from keras_nn.models.base import FunctionalModel, check_positive_int
+from keras_nn.models.base import FunctionalModel, check_positive_int, recompile_from_config
 from keras_nn.models.registry import get_model_entry, register_model
 
 
@@ -135,9 +135,7 @@ class SimCLR(FunctionalModel):
         super().compile(optimizer=optimizer, loss=loss, **kwargs)
 
     def compile_from_config(self, config):
-        # Keras does not recompile a reloaded model whose compile is overridden unless this is too.
-        self.compile(**keras.saving.deserialize_keras_object(config))
-        self.optimizer.build(self.trainable_variables)  # so that the saved optimizer state loads into it
+        recompile_from_config(self, config)
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         # Keras unpacks a (view1, view2) batch as (x, y): y_pred is f(view1), the second view is `y`.
