@@ -12,7 +12,7 @@ from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import check_transformer_arguments
 from keras_nn.models.registry import register_model
-from keras_nn.samplers import check_sampling, compiled_for, jit, sample_next_token
+from keras_nn.samplers import check_sampling, compiled_for, filter_logits, jit, sample_next_token
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -178,9 +178,48 @@ class GPTDecoder(FunctionalModel):
         return self._logits(x[:, -1]), ops.stack(caches, axis=1)
 
     def _compiled(self):
-        return compiled_for(
-            self, lambda: (jit(self.call_with_cache), jit(lambda token_ids: self(token_ids, training=False)[:, -1]))
-        )
+        return compiled_for(self, dict)
+
+    def _generation_loop(self, prompt_length, max_new_tokens, temperature, top_k, top_p):
+        """The compiled function `(prompt [B, T], noise [N, B, V] or None) -> tokens [B, T + N]` that generates
+        every new token with the cache in one program (a `fori_loop`; XLA on TensorFlow), kept per setting."""
+        key = ("loop", prompt_length, max_new_tokens, temperature, top_k, top_p)
+        functions = self._compiled()
+        if key in functions:
+            return functions[key]
+        greedy = temperature == 0 or top_k == 1
+        total = prompt_length + max_new_tokens
+
+        def choose(logits, noise, step):
+            if greedy:
+                return ops.cast(ops.argmax(logits, axis=-1), "int32")
+            filtered = filter_logits(logits, temperature, top_k, top_p)
+            return ops.cast(ops.argmax(filtered + noise[step], axis=-1), "int32")
+
+        def generate_all(prompt, noise):
+            batch_size = ops.shape(prompt)[0]
+            cache = ops.zeros(
+                (batch_size, len(self.blocks), 2, total, self.num_heads, self.head_dim),
+                self.token_embedding.compute_dtype,
+            )
+            logits, cache = self.call_with_cache(prompt, cache, 0)
+            tokens = ops.concatenate([prompt, ops.zeros((batch_size, max_new_tokens), "int32")], axis=1)
+
+            def step(index, state):
+                tokens, cache, logits = state
+                chosen = choose(logits, noise, index)[:, None]
+                position = prompt_length + index
+                tokens = ops.slice_update(tokens, (0, position), chosen)
+                logits, cache = self.call_with_cache(chosen, cache, position)
+                return tokens, cache, logits
+
+            # The last token needs no model step after it (its position may be past the position embedding).
+            tokens, cache, logits = ops.fori_loop(0, max_new_tokens - 1, step, (tokens, cache, logits))
+            chosen = choose(logits, noise, max_new_tokens - 1)[:, None]
+            return ops.slice_update(tokens, (0, total - 1), chosen)
+
+        functions[key] = jit(generate_all, xla=True)
+        return functions[key]
 
     def generate(
         self, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True, top_p=None
@@ -191,6 +230,13 @@ class GPTDecoder(FunctionalModel):
         (all of them when `top_k` is None) and then to the nucleus of probability `top_p` (the fewest most
         likely tokens that hold it; all of them when `top_p` is None or 1); `temperature=0` or `top_k=1` takes
         the most likely token (greedy). See `keras_nn.samplers.sample_next_token`.
+
+        With the cache, the whole generation is one compiled program (a loop over the new tokens with the
+        sampling in `keras.ops`, `keras_nn.samplers.filter_logits`; XLA on TensorFlow, `jax.jit` on JAX), as
+        keras-hub's `generate` is; it is compiled once per prompt length, number of new tokens and setting.
+        Without the cache each step re-runs the whole sequence and samples in NumPy (float64). Both draw their
+        Gumbel noise from the same NumPy generator, so they give the same tokens (tested), except where two
+        candidates differ by less than float32 rounding.
 
         Args:
             prompt_ids: `[B, T]` (or `[T]`) int token ids, at least one each; every prompt has the same length.
@@ -221,23 +267,28 @@ class GPTDecoder(FunctionalModel):
                 f"prompt length {prompt.shape[1]} + max_new_tokens {max_new_tokens} = {total} exceeds "
                 f"max_sequence_length={self.max_sequence_length}; shorten the prompt or generate fewer tokens"
             )
-        check_sampling(temperature, top_k, self.token_embedding.input_dim, top_p=top_p)
+        vocab_size = self.token_embedding.input_dim
+        check_sampling(temperature, top_k, vocab_size, top_p=top_p)
+        greedy = temperature == 0 or top_k == 1
         rng = np.random.default_rng(seed)
-        call_with_cache, last_logits = self._compiled()
-        tokens = prompt
-        if use_cache and max_new_tokens:
-            cache = np.zeros(
-                (len(prompt), len(self.blocks), 2, total, self.num_heads, self.head_dim),
-                keras.backend.standardize_dtype(self.token_embedding.compute_dtype),
+        if not max_new_tokens:
+            tokens = prompt
+        elif use_cache:
+            # The noise `sample_next_token` would draw step by step, drawn at once (the same numbers).
+            noise = None if greedy else rng.gumbel(size=(max_new_tokens, *prompt.shape[:1], vocab_size))
+            loop = self._generation_loop(prompt.shape[1], max_new_tokens, float(temperature), top_k, top_p)
+            tokens = np.asarray(
+                ops.convert_to_numpy(loop(prompt, None if noise is None else noise.astype(np.float32))), np.int32
             )
-            logits, cache = call_with_cache(prompt, cache, np.int32(0))
-        for step in range(max_new_tokens):
-            if not use_cache:
-                logits = last_logits(tokens)
-            chosen = sample_next_token(ops.convert_to_numpy(logits), temperature, top_k, rng, top_p=top_p)
-            tokens = np.concatenate([tokens, chosen[:, None]], axis=1)
-            if use_cache and step + 1 < max_new_tokens:
-                logits, cache = call_with_cache(chosen[:, None], cache, np.int32(tokens.shape[1] - 1))
+        else:
+            functions = self._compiled()
+            if "last_logits" not in functions:
+                functions["last_logits"] = jit(lambda token_ids: self(token_ids, training=False)[:, -1])
+            tokens = prompt
+            for _ in range(max_new_tokens):
+                logits = ops.convert_to_numpy(functions["last_logits"](tokens))
+                chosen = sample_next_token(logits, temperature, top_k, rng, top_p=top_p)
+                tokens = np.concatenate([tokens, chosen[:, None]], axis=1)
         return tokens[0] if single else tokens
 
 

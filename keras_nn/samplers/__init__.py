@@ -11,6 +11,7 @@ model's step functions for the backend.
 from keras_nn.samplers.batching import concatenate_steps, decode_in_batches
 from keras_nn.samplers.beam import beam_search, length_penalty_factor
 from keras_nn.samplers.compiled import compiled_for, jit
+from keras_nn.samplers.graph_filters import filter_logits
 from keras_nn.samplers.greedy import greedy_search
 from keras_nn.samplers.sampling import check_sampling, sample_next_token
 from keras_nn.samplers.steps import batch_size_of, to_numpy
@@ -24,6 +25,7 @@ __all__ = [
     "compiled_for",
     "concatenate_steps",
     "decode_in_batches",
+    "filter_logits",
     "greedy_search",
     "jit",
     "length_penalty_factor",

@@ -24,11 +24,13 @@ def compiled_for(model, make):
     return functions
 
 
-def jit(function):
+def jit(function, xla=False):
     """Compiles a decoding function for the backend (a TF graph, `jax.jit`); eager on other backends.
 
     Args:
         function: a function of tensors (a model's encode or step function).
+        xla: on TensorFlow, compile the graph with XLA (`jit_compile=True`): worth its compile time for a whole
+            decoding loop, whose many small ops XLA fuses; JAX always compiles with XLA.
 
     Returns:
         The compiled function (`function` itself on backends without a compiler here).
@@ -37,7 +39,7 @@ def jit(function):
     if backend == "tensorflow":
         import tensorflow as tf
 
-        return tf.function(function, reduce_retracing=True)
+        return tf.function(function, reduce_retracing=True, jit_compile=xla or None)
     if backend == "jax":
         import jax
 
