@@ -111,14 +111,16 @@ def build_gpt_pair(vocab_size, num_layers, hidden_dim, num_heads, intermediate_d
     return ours, theirs
 
 
-def cached_steps(ours, theirs):
-    """Each model's one-step function `(token_ids, cache, index) -> (last logits [B, V], cache)`, compiled."""
+def cached_steps(ours, theirs, compiled=True):
+    """Each model's one-step function `(token_ids, cache, index) -> (last logits [B, V], cache)`, each in a
+    `tf.function` unless `compiled` is False (eager: no tracing, for a short check)."""
 
     def hub_step(token_ids, cache, index):
         logits, _, cache = theirs.call_with_cache(token_ids, cache, index)
         return logits[:, -1], cache
 
-    return {"keras_nn": tf.function(ours.call_with_cache), "keras_hub": tf.function(hub_step)}
+    steps = {"keras_nn": ours.call_with_cache, "keras_hub": hub_step}
+    return {name: tf.function(step) for name, step in steps.items()} if compiled else steps
 
 
 def empty_cache(model, length):
@@ -149,10 +151,10 @@ def hub_generate(theirs, prompt, new_tokens):
     return np.asarray(theirs.generate({"token_ids": token_ids, "padding_mask": mask}, stop_token_ids=None)["token_ids"])
 
 
-def check_same(ours, theirs, steps, prompt, new_tokens, rng):
-    """Logits of a whole sequence, of the cached steps and greedy tokens agree; returns the differences found."""
-    length = prompt.shape[1] + new_tokens
-    sequence = rng.integers(0, ours.token_embedding.input_dim, (1, length)).astype(np.int32)
+def logit_differences(ours, theirs, steps, sequence):
+    """The largest |logits| differences of the two models on `sequence` `[1, T]`: the whole sequence at once, and
+    token by token through the cached steps; and the largest |logit| (the scale)."""
+    length = sequence.shape[1]
     full_ours = np.asarray(ours(sequence, training=False))
     full_theirs = np.asarray(theirs({"token_ids": sequence, "padding_mask": np.ones_like(sequence, bool)}))
     scale = float(np.abs(full_theirs).max())
@@ -164,6 +166,14 @@ def check_same(ours, theirs, steps, prompt, new_tokens, rng):
         for name, step in steps.items():
             logits[name], cache[name] = step(token, cache[name], tf.constant(position, tf.int32))
         step_error = max(step_error, float(np.abs(logits["keras_nn"].numpy() - logits["keras_hub"].numpy()).max()))
+    return float(np.abs(full_ours - full_theirs).max()), step_error, scale
+
+
+def check_same(ours, theirs, steps, prompt, new_tokens, rng):
+    """Logits of a whole sequence, of the cached steps and greedy tokens agree; returns the differences found."""
+    length = prompt.shape[1] + new_tokens
+    sequence = rng.integers(0, ours.token_embedding.input_dim, (1, length)).astype(np.int32)
+    full_error, step_error, scale = logit_differences(ours, theirs, steps, sequence)
     tokens = {
         "keras_nn generate": ours.generate(prompt, new_tokens, temperature=0.0),
         "keras_hub generate": hub_generate(theirs, prompt, new_tokens),
@@ -171,7 +181,6 @@ def check_same(ours, theirs, steps, prompt, new_tokens, rng):
         "keras_hub step loop": greedy_loop(steps["keras_hub"], ours, prompt, new_tokens),
     }
     same = all(np.array_equal(tokens["keras_nn generate"], other) for other in tokens.values())
-    full_error = float(np.abs(full_ours - full_theirs).max())
     if full_error > 1e-4 * max(1.0, scale) or step_error > 1e-4 * max(1.0, scale) or not same:
         raise AssertionError(
             f"the models differ (whole-sequence logits {full_error:.1e}, cached-step logits {step_error:.1e}, "
