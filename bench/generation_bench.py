@@ -27,7 +27,7 @@ Part 2, time per generated token against its position (1 to the context length),
 Each is a `tf.function` (no XLA) with a `[1, None]` signature where the length varies, so nothing is retraced
 while timing. Output: a markdown table and a PNG (`--plot`).
 
-    python bench/generation_bench.py                                  # about 4 minutes on the 2-core CPU
+    python bench/generation_bench.py                                  # about 2 minutes on the 2-core CPU
     python bench/generation_bench.py --new-tokens 16 --rounds 2 --points 4 --position-runs 3   # a quick check
     python bench/generation_bench.py --threads 2 --json generation_bench.json --plot generation_cost.png
 """
@@ -36,7 +36,6 @@ import argparse
 import json
 import os
 import platform
-import re
 import time
 from pathlib import Path
 
@@ -45,6 +44,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+import vit_bench  # noqa: E402
 from cnn_throughput import interleaved  # noqa: E402
 
 import keras_nn  # noqa: E402
@@ -71,25 +71,12 @@ METHODS = {
 
 def keras_hub_path(path):
     """The keras-hub GPT2Backbone weight path of a keras-nn `gpt_decoder` weight path."""
-    for pattern, replacement in WEIGHT_MAP:
-        if re.fullmatch(pattern, path):
-            return re.sub(pattern, replacement, path)
-    raise KeyError(f"no keras-hub twin for keras-nn weight {path!r}")
+    return vit_bench.keras_hub_path(path, WEIGHT_MAP)
 
 
 def copy_weights(ours, backbone):
     """Sets every weight of keras-hub's `backbone` to its keras-nn twin's value; checks each is set once."""
-    by_path = {w.path: w for w in backbone.weights}
-    used = set()
-    for weight in ours.weights:
-        path = keras_hub_path(weight.path)
-        target = by_path[path]
-        if tuple(target.shape) != tuple(weight.shape):
-            raise ValueError(f"{weight.path} {tuple(weight.shape)} vs {path} {tuple(target.shape)}")
-        target.assign(weight.numpy())
-        used.add(path)
-    if set(by_path) - used:
-        raise ValueError(f"keras-hub weights without a keras-nn twin: {sorted(set(by_path) - used)}")
+    vit_bench.copy_weights(ours, backbone, WEIGHT_MAP, into_theirs=True)
 
 
 def build_gpt_pair(vocab_size, num_layers, hidden_dim, num_heads, intermediate_dim, context, hub_jit_compile=True):
