@@ -57,24 +57,28 @@ WEIGHT_MAP = (
 )
 
 
-def keras_hub_path(path):
+def keras_hub_path(path, weight_map=WEIGHT_MAP):
     """The keras-hub weight path of a keras-nn weight path (backbone prefix dropped on their side)."""
-    for pattern, replacement in WEIGHT_MAP:
+    for pattern, replacement in weight_map:
         if re.fullmatch(pattern, path):
             return re.sub(pattern, replacement, path)
     raise KeyError(f"no keras-hub twin for keras-nn weight {path!r}")
 
 
-def copy_weights(ours, theirs):
-    """Sets every weight of `ours` to its keras-hub twin's value; checks that each of theirs was used once."""
+def copy_weights(ours, theirs, weight_map=WEIGHT_MAP, into_theirs=False):
+    """Sets every weight of `ours` to its keras-hub twin's value (or, with `into_theirs`, every twin to ours);
+    checks that each of theirs was used once. `weight_map`: (keras-nn path pattern, keras-hub path) pairs."""
     by_path = {re.sub(r"^vi_t_backbone/|^vit_backbone/", "", w.path): w for w in theirs.weights}
     used = set()
     for weight in ours.weights:
-        path = keras_hub_path(weight.path)
+        path = keras_hub_path(weight.path, weight_map)
         source = by_path[path]
         if tuple(source.shape) != tuple(weight.shape):
             raise ValueError(f"{weight.path} {tuple(weight.shape)} vs {path} {tuple(source.shape)}")
-        weight.assign(source.numpy())
+        if into_theirs:
+            source.assign(weight.numpy())
+        else:
+            weight.assign(source.numpy())
         used.add(path)
     unused = set(by_path) - used
     if unused:
