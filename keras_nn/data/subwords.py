@@ -59,7 +59,15 @@ class SubwordTokenizer:
             )
 
     @classmethod
-    def train(cls, texts, vocab_size=1000, model_type="bpe", character_coverage=1.0, split_digits=True):
+    def train(
+        cls,
+        texts,
+        vocab_size=1000,
+        model_type="bpe",
+        character_coverage=1.0,
+        split_digits=True,
+        user_defined_symbols=(),
+    ):
         """Trains a SentencePiece model on `texts`.
 
         Args:
@@ -68,6 +76,8 @@ class SubwordTokenizer:
             model_type: `"bpe"` or `"unigram"`.
             character_coverage: share of characters kept as pieces (1.0 keeps every Hangul syllable seen).
             split_digits: one piece per digit, so numbers are copied digit by digit.
+            user_defined_symbols: pieces kept whole wherever they occur in a text (e.g. `("[MASK]",)`); they
+                take the ids right after the four special ones (4, 5, ...), in the order given.
 
         Returns:
             A `SubwordTokenizer`.
@@ -84,6 +94,11 @@ class SubwordTokenizer:
             )
         if not isinstance(vocab_size, int) or vocab_size < 8:
             raise ConfigError(f"subword vocab_size={vocab_size!r} must be an integer >= 8")
+        symbols = [str(symbol) for symbol in user_defined_symbols]
+        if any(not symbol or symbol.isspace() for symbol in symbols) or len(set(symbols)) != len(symbols):
+            raise ConfigError(
+                f"user_defined_symbols={symbols!r} must be distinct, non-blank strings such as ['[MASK]']"
+            )
         texts = [text for text in texts if text.strip()]
         if not texts:
             raise DataError("no training text to learn subwords from; the training split is empty")
@@ -105,6 +120,7 @@ class SubwordTokenizer:
             unk_piece="<unk>",
             bos_piece="<s>",
             eos_piece="</s>",
+            user_defined_symbols=symbols,
             num_threads=1,  # one thread: the same text gives the same model on every machine
             minloglevel=2,
         )
