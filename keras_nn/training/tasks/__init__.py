@@ -15,6 +15,7 @@ from keras_nn.training.tasks.forecasting import ForecastingTask
 from keras_nn.training.tasks.gan import GANTask
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.training.tasks.language_model import LanguageModelTask
+from keras_nn.training.tasks.masked_language_model import MaskedLanguageModelTask
 from keras_nn.training.tasks.rbm import RBMTask
 from keras_nn.training.tasks.seq2seq import Seq2SeqTask
 from keras_nn.training.tasks.sequence_classification import SequenceClassificationTask
@@ -69,6 +70,7 @@ for _task_class in (
     GANTask,
     SimCLRTask,
     LanguageModelTask,
+    MaskedLanguageModelTask,
 ):
     register_task(_task_class)
 
@@ -83,6 +85,7 @@ __all__ = [
     "GANTask",
     "ImageClassificationTask",
     "LanguageModelTask",
+    "MaskedLanguageModelTask",
     "RBMTask",
     "Seq2SeqTask",
     "SequenceClassificationTask",
