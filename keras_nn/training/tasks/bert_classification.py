@@ -101,7 +101,8 @@ class BertClassificationTask(Task):
         raw = {
             "name": f"{config['name'] or 'bert_classification'} pretraining",
             "task": MaskedLanguageModelTask.name,
-            "task_options": pretraining["task_options"],
+            # The sentences are framed to the classifier's length unless the pretraining says otherwise.
+            "task_options": {"sequence_length": config["task_options"]["sequence_length"], **pretraining["task_options"]},
             "model": {**model, "name": "bert_masked_lm"},
             "data": {**config["data"], "source": pretraining["source"], "batch_size": pretraining["batch_size"]},
             "optimizer": {**config["optimizer"], "learning_rate": pretraining["learning_rate"]},

@@ -12,7 +12,8 @@ from sklearn.metrics import accuracy_score
 from keras_nn.cli import main
 from keras_nn.data.bert_text import BertTokenizer
 from keras_nn.runs import load_recipe
-from keras_nn.runs import train_run as train
+from keras_nn.runs.run_directory import RunDirectory
+from keras_nn.training import train
 from keras_nn.training.tasks.bert_classification import BertClassificationTask
 
 TINY = [
@@ -28,7 +29,8 @@ TINY = [
 def inline_run(tmp_path_factory):
     """A tiny run of the recipe that pretrains in the run (its pretraining/ folder is a masked LM run)."""
     root = tmp_path_factory.mktemp("bert_finetune") / "run"
-    result = train(load_recipe("bert_finetune", TINY), root, verbose=0)
+    # keras_nn.training.train hands back the task, which holds the from-scratch classifier.
+    result = train(load_recipe("bert_finetune", TINY), RunDirectory(root), verbose=0)
     return root, result
 
 
