@@ -115,8 +115,7 @@ class BertClassificationTask(Task):
 
     def load_data(self, config):
         options = config["task_options"]
-        source = config["data"]["source"]
-        check_source(config, SOURCES, self.name)
+        source = check_source(config, SOURCES, self.name)
         labelled = load_sentence_labels(
             source,
             seed=options["data_seed"],

@@ -94,3 +94,12 @@ def test_a_pretraining_run_that_does_not_fit_is_one_line_exit_2(inline_run, tmp_
     error = capsys.readouterr().err.strip()
     assert expected in error and len(error.splitlines()) == 1
     assert not out.exists()
+
+
+def test_a_missing_pretraining_run_is_one_line_exit_2(tmp_path, capsys):
+    out = tmp_path / "out"
+    arguments = ["train", "bert_finetune", "--output", str(out), "--set", f"task_options.pretrained_run={tmp_path / 'none'}"]
+    assert main(arguments) == 2
+    error = capsys.readouterr().err.strip()
+    assert "does not exist" in error and len(error.splitlines()) == 1
+    assert not out.exists()
