@@ -7,6 +7,7 @@ instance (`create_task`), so nothing one run leaves on a task reaches the next.
 from keras_nn.errors import ConfigError
 from keras_nn.training.tasks.autoencoder import AutoencoderTask
 from keras_nn.training.tasks.base import Task
+from keras_nn.training.tasks.bert_classification import BertClassificationTask
 from keras_nn.training.tasks.classification import ClassificationTask
 from keras_nn.training.tasks.dbn import DBNTask
 from keras_nn.training.tasks.detection import DetectionTask
@@ -71,12 +72,14 @@ for _task_class in (
     SimCLRTask,
     LanguageModelTask,
     MaskedLanguageModelTask,
+    BertClassificationTask,
 ):
     register_task(_task_class)
 
 __all__ = [
     "TASKS",
     "AutoencoderTask",
+    "BertClassificationTask",
     "DBNTask",
     "ClassificationTask",
     "DetectionTask",
