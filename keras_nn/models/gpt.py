@@ -177,6 +177,14 @@ class GPTDecoder(FunctionalModel):
             caches.append(layer_cache)
         return self._logits(x[:, -1]), ops.stack(caches, axis=1)
 
+    def empty_cache(self, batch_size, max_length):
+        """A zero key/value cache `[batch_size, num_layers, 2, max_length, num_heads, head_dim]` (NumPy, the
+        compute dtype) for `call_with_cache`; `max_length` covers the prompt and every token to generate."""
+        return np.zeros(
+            (batch_size, len(self.blocks), 2, max_length, self.num_heads, self.head_dim),
+            keras.backend.standardize_dtype(self.token_embedding.compute_dtype),
+        )
+
     def _compiled(self):
         return compiled_for(
             self, lambda: (jit(self.call_with_cache), jit(lambda token_ids: self(token_ids, training=False)[:, -1]))
@@ -226,10 +234,7 @@ class GPTDecoder(FunctionalModel):
         call_with_cache, last_logits = self._compiled()
         tokens = prompt
         if use_cache and max_new_tokens:
-            cache = np.zeros(
-                (len(prompt), len(self.blocks), 2, total, self.num_heads, self.head_dim),
-                keras.backend.standardize_dtype(self.token_embedding.compute_dtype),
-            )
+            cache = self.empty_cache(len(prompt), total)
             logits, cache = call_with_cache(prompt, cache, np.int32(0))
         for step in range(max_new_tokens):
             if not use_cache:
