@@ -22,6 +22,7 @@ either file step by step; `check_cached_step` compares that with the whole-seque
 
 import os
 import tempfile
+import time
 from pathlib import Path
 
 import keras
@@ -218,15 +219,21 @@ class CachedStepRunner:
 def run_cached_steps(path, token_ids, cache_shape_):
     """Feeds `token_ids` `[B, T]` through an exported cached step one position at a time (the cache fed back);
     returns the logits of every position `[B, T, vocab]`."""
+    return _stepped(path, token_ids, cache_shape_)[0]
+
+
+def _stepped(path, token_ids, cache_shape_):
     runner = CachedStepRunner(path)
     token_ids = np.asarray(token_ids, np.int32)
     cache = np.zeros((len(token_ids), *cache_shape_[1:]), np.float32)
-    logits = []
+    logits, seconds = [], []
     for position in range(token_ids.shape[1]):
+        start = time.perf_counter()
         out = runner(token_ids[:, position : position + 1], cache, np.array([position], np.int32))
+        seconds.append(time.perf_counter() - start)
         logits.append(out["logits"])
         cache = out["new_cache"]
-    return np.stack(logits, axis=1)
+    return np.stack(logits, axis=1), seconds
 
 
 def check_cached_step(gpt, path, token_ids=None, seed=0):
@@ -241,7 +248,8 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
 
     Returns:
         A parity row: `path`, `format`, `runtime`, `samples`, `positions`, `max_abs_error`,
-        `greedy_token_agreement` (share of positions whose argmax matches Keras).
+        `greedy_token_agreement` (share of positions whose argmax matches Keras) and `median_ms_per_token` (one
+        step in the runtime, through the Python bindings, the cache copied in and out).
 
     Raises:
         ExportError: when the error is above 1e-4.
@@ -253,7 +261,7 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
         token_ids = np.random.default_rng(seed).integers(1, vocab, (1, gpt.max_sequence_length))
     token_ids = np.asarray(token_ids, np.int32)
     whole = np.asarray(gpt(token_ids, training=False), np.float32)
-    stepped = run_cached_steps(path, token_ids, cache_shape(gpt, 1))
+    stepped, seconds = _stepped(path, token_ids, cache_shape(gpt, 1))
     error = float(np.abs(stepped - whole).max())
     if not error <= CACHED_STEP_TOLERANCE:
         raise ExportError(
@@ -268,4 +276,6 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
         "positions": int(token_ids.shape[1]),
         "max_abs_error": error,
         "greedy_token_agreement": float(np.mean(stepped.argmax(-1) == whole.argmax(-1))),
+        # The steps after the first (which pays the runtime's first-call setup), the cache fed in and out.
+        "median_ms_per_token": float(np.median(seconds[1:] or seconds) * 1000),
     }
