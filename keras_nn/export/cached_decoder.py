@@ -248,13 +248,15 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
 
     Returns:
         A parity row: `path`, `format`, `runtime`, `samples`, `positions`, `max_abs_error`,
-        `greedy_token_agreement` (share of positions whose argmax matches Keras) and `median_ms_per_token` (one
-        step in the runtime, through the Python bindings, the cache copied in and out).
+        `greedy_token_agreement` (share of positions whose argmax matches Keras), `median_ms_per_token` (one
+        step in the runtime, through the Python bindings, the cache copied in and out), `operators` and
+        `flex_operators` (empty for a builtin-only file).
 
     Raises:
         ExportError: when the error is above 1e-4.
     """
     from keras_nn.edge.contract import format_of, runtime_of
+    from keras_nn.edge.operators import flex_operators, operators
 
     if token_ids is None:
         vocab = gpt.token_embedding.input_dim
@@ -263,6 +265,7 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
     whole = np.asarray(gpt(token_ids, training=False), np.float32)
     stepped, seconds = _stepped(path, token_ids, cache_shape(gpt, 1))
     error = float(np.abs(stepped - whole).max())
+    counts = operators(str(path))
     if not error <= CACHED_STEP_TOLERANCE:
         raise ExportError(
             f"the cached step {str(path)!r} fed token by token differs from {gpt.name!r} on the whole sequence by "
@@ -278,4 +281,6 @@ def check_cached_step(gpt, path, token_ids=None, seed=0):
         "greedy_token_agreement": float(np.mean(stepped.argmax(-1) == whole.argmax(-1))),
         # The steps after the first (which pays the runtime's first-call setup), the cache fed in and out.
         "median_ms_per_token": float(np.median(seconds[1:] or seconds) * 1000),
+        "operators": counts,
+        "flex_operators": flex_operators(counts),
     }

@@ -67,7 +67,7 @@ def test_tflite_cached_step_is_builtin_only_with_parity(gpt, sequence, tmp_path)
     assert is_cached_step_model(path) and format_of(path) == "tflite-cached-step"
     row = check_cached_step(gpt, path, sequence[:1])
     assert row["max_abs_error"] < 1e-5 and row["greedy_token_agreement"] == 1.0 and row["positions"] == CONTEXT
-    assert row["median_ms_per_token"] > 0
+    assert row["median_ms_per_token"] > 0 and row["flex_operators"] == [] and row["operators"] == counts
     # The edge kit's bench times one-input models: it names the cached step instead of failing inside a runner.
     with pytest.raises(EdgeKitUsageError, match="cached step"):
         load_runner(str(path))

@@ -250,3 +250,15 @@ def test_gpt_context_checks_are_one_line_and_come_before_training(gpt_run, tmp_p
     assert main(["generate", str(root), "the dog", "--length", "40"]) == 2
     error = capsys.readouterr().err.strip()
     assert "exceeds the model's context of 32 tokens" in error and "--length 25" in error and "\n" not in error
+
+
+@pytest.mark.slow
+def test_the_gpt_recipe_beats_the_bigram(tmp_path):
+    # The shipped GPT recipe, shortened (4000 sentences, 4 epochs without warmup, 2 layers, no export): still clearly below the bigram.
+    config = load_recipe(
+        "gpt_language_model",
+        ["task_options.corpus_size=4000", "training.epochs=4", "schedule.warmup_epochs=0", "model.num_layers=2",
+         "task_options.sample_length=20"],
+    )
+    result = train(config, tmp_path / "run", verbose=0)
+    assert result.metrics["test_perplexity_vs_bigram"] > 1.5, result.metrics
