@@ -34,10 +34,15 @@ def tiny_config(**task_options):
     }
 
 
+def trained(tmp_path_factory, config):
+    """`(run directory, TrainResult)` of a run of `config` in a fresh folder."""
+    root = tmp_path_factory.mktemp(config["model"]["name"]) / "run"
+    return root, train(config, root, verbose=0)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lm") / "run"
-    return root, train(tiny_config(), root, verbose=0)
+    return trained(tmp_path_factory, tiny_config())
 
 
 def test_perplexity_is_the_exp_of_the_test_cross_entropy(run):
@@ -191,16 +196,13 @@ GPT_MODEL = {
 }
 
 
-def gpt_config(model=None, **task_options):
-    config = tiny_config(**task_options)
-    config["model"] = {**GPT_MODEL, **(model or {})}
-    return config
+def gpt_config(**task_options):
+    return {**tiny_config(**task_options), "model": dict(GPT_MODEL)}
 
 
 @pytest.fixture(scope="module")
 def gpt_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("gpt") / "run"
-    return root, train(gpt_config(), root, verbose=0)
+    return trained(tmp_path_factory, gpt_config())
 
 
 def test_gpt_trains_and_is_scored_beside_the_baselines(gpt_run):
