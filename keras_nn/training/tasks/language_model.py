@@ -15,7 +15,8 @@ temperature, top-k and top-p (`keras_nn.samplers.sample_next_token`).
 Sampling carries a GPT's key/value cache or an RNN's states (the prompt is read once, then one step per token); a
 model with neither re-runs the whole prefix at each token instead, with the same result
 (`keras_nn.samplers.next_token_sources`). The export is the model itself; `keras-nn export RUN_DIR --streaming`
-adds the single-step models (state in, next-token logits and state out) for on-device generation.
+adds the single-step models (state or a GPT's key/value cache in, next-token logits and the new one out) for
+on-device generation.
 """
 
 import math
