@@ -51,6 +51,11 @@ def load_runner(path: str, num_threads: int | None = None):
         )
     if contract.is_streaming_model(path):
         return run_streaming.StreamingRunner(path, num_threads=num_threads)
+    if contract.is_cached_step_model(path):
+        raise edge_common.EdgeKitUsageError(
+            f"{path} is a decoder's cached step (inputs token_ids, cache, cache_index); this kit times one-input "
+            "and streaming models only: its parity row in parity.json has its milliseconds per token"
+        )
     return RUNNERS[ext](path, num_threads=num_threads)
 
 

@@ -5,7 +5,8 @@ device can rely on is written once:
 
 - An export folder holds ``saved_model/`` (TensorFlow only), ``model.tflite`` (float32) and one
   ``model.<mode>.tflite`` per quantize mode (``float16``, ``dynamic``, ``int8``), ``model.onnx``, and, for
-  recurrent models exported with streaming, ``model.stream.tflite`` / ``model.stream.onnx``. A seq2seq run adds
+  recurrent models exported with streaming, ``model.stream.tflite`` / ``model.stream.onnx``; for a GPT decoder
+  exported with streaming, its cached step ``model.cached_step.tflite`` / ``model.cached_step.onnx`` (below). A seq2seq run adds
   its greedy decoder (``greedy_decoder.tflite`` / ``.onnx``), a translator run its encoder (``encoder.tflite`` /
   ``.onnx``). ``parity.json`` holds the parity reports, ``latency.json`` the latency table, ``NOTES.md`` notes
   on files that need them.
@@ -93,6 +94,7 @@ def format_of(path) -> str:
 
     Returns:
         ``savedmodel`` for a directory; ``tflite-stream`` / ``onnx-stream`` for a streaming export;
+        ``tflite-cached-step`` / ``onnx-cached-step`` for a decoder's cached step;
         ``tflite-float16``, ``tflite-dynamic`` or ``tflite-int8`` for a ``.tflite`` file whose name holds the
         quantize mode as a word (``model.int8.tflite``), else ``tflite-float32``; ``onnx`` for ``.onnx``; any
         other extension without its dot.
@@ -104,6 +106,8 @@ def format_of(path) -> str:
     suffix = suffix.lstrip(".")
     if is_streaming_model(path):
         return f"{suffix}-stream"
+    if is_cached_step_model(path):
+        return f"{suffix}-cached-step"
     if suffix == "tflite":
         words = set(re.split(r"[._-]", stem))
         variant = next((mode for mode in QUANTIZE_MODES if mode in words), "float32")
@@ -119,3 +123,19 @@ def runtime_of(path) -> str:
     if fmt.startswith("onnx"):
         return "onnxruntime"
     return "ai-edge-litert"
+
+
+# A GPT decoder's cached step (keras_nn.export.cached_decoder): ONE token and the key/value cache in, the next
+# token's logits and the updated cache out. Inputs ``token_ids`` (int32 ``[B, 1]``), ``cache`` (float32 ``[B,
+# num_layers, 2, max_length, num_heads, head_dim]``, zeros at first) and ``cache_index`` (int32 ``[1]``, the
+# token's position); outputs ``logits`` ``[B, vocab]`` and ``new_cache``, fed back as ``cache`` at the next index.
+CACHED_STEP_FILES = {"tflite": "model.cached_step.tflite", "onnx": "model.cached_step.onnx"}
+TOKEN_INPUT = "token_ids"
+CACHE_INPUT = "cache"
+CACHE_INDEX_INPUT = "cache_index"
+CACHED_STEP_OUTPUTS = ("logits", "new_cache")
+
+
+def is_cached_step_model(path) -> bool:
+    """Whether ``path`` names a decoder's cached-step export (``*.cached_step.tflite``, ``*.cached_step.onnx``)."""
+    return ".cached_step." in os.path.basename(os.fspath(path))

@@ -203,7 +203,7 @@ def cmd_export(args):
 def cmd_bench(args):
     import numpy as np
 
-    from keras_nn.edge.contract import SAVED_MODEL_DIR, is_streaming_model
+    from keras_nn.edge.contract import SAVED_MODEL_DIR, is_cached_step_model, is_streaming_model
     from keras_nn.errors import MissingPathError
     from keras_nn.export import benchmark
     from keras_nn.export.runtimes import load_runner
@@ -212,7 +212,10 @@ def cmd_bench(args):
     export_dir = Path(args.export_dir)
     if not export_dir.is_dir():
         raise MissingPathError(f"export directory {str(export_dir)!r} does not exist")
-    paths = sorted(p for p in export_dir.iterdir() if p.suffix in (".tflite", ".onnx"))
+    # A cached step takes three inputs: its parity row times it per token instead.
+    paths = sorted(
+        p for p in export_dir.iterdir() if p.suffix in (".tflite", ".onnx") and not is_cached_step_model(p)
+    )
     if (export_dir / SAVED_MODEL_DIR).is_dir():
         paths.insert(0, export_dir / SAVED_MODEL_DIR)
     if not paths:

@@ -177,6 +177,14 @@ class GPTDecoder(FunctionalModel):
             caches.append(layer_cache)
         return self._logits(x[:, -1]), ops.stack(caches, axis=1)
 
+    def empty_cache(self, batch_size, max_length):
+        """A zero key/value cache `[batch_size, num_layers, 2, max_length, num_heads, head_dim]` (NumPy, the
+        compute dtype) for `call_with_cache`; `max_length` covers the prompt and every token to generate."""
+        return np.zeros(
+            (batch_size, len(self.blocks), 2, max_length, self.num_heads, self.head_dim),
+            keras.backend.standardize_dtype(self.token_embedding.compute_dtype),
+        )
+
     def _compiled(self):
         return compiled_for(self, dict)
 

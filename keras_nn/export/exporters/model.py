@@ -1,11 +1,25 @@
 """`ModelExporter`: the model as it is, to SavedModel, TFLite (float32 and quantized variants), ONNX and the
-single-step streaming models, each checked against Keras in its runtime and timed at batch 1."""
+single-step streaming models (a GPT decoder's cached step), each checked against Keras in its runtime and timed at batch 1."""
 
 import numpy as np
 
 from keras_nn.config.export_plan import ModelExport
-from keras_nn.edge.contract import ONNX_FILE, SAVED_MODEL_DIR, STREAMING_FILES, tflite_file
+from keras_nn.edge.contract import (
+    CACHED_STEP_FILES,
+    ONNX_FILE,
+    SAVED_MODEL_DIR,
+    STREAMING_FILES,
+    is_cached_step_model,
+    tflite_file,
+)
 from keras_nn.errors import ConfigError
+from keras_nn.export.cached_decoder import (
+    CACHED_STEP_FORM,
+    check_cached_step,
+    is_cached_decoder,
+    to_cached_step_onnx,
+    to_cached_step_tflite,
+)
 from keras_nn.export.exporters.base import ExportedFile, Exporter
 from keras_nn.export.onnx import to_onnx
 from keras_nn.export.savedmodel import to_saved_model
@@ -52,11 +66,18 @@ class ModelExporter(Exporter):
             forms = {"rnn_form": "native" if has_recurrent_layers(model) else None, "rnn_layers": []}
             files.append(ExportedFile(to_onnx(model, folder / ONNX_FILE), forms))
         if settings.streaming:
-            writers = {"tflite": to_streaming_tflite, "onnx": to_streaming_onnx}
+            # A GPT decoder streams through its key/value cache; a recurrent model through its states.
+            cached = is_cached_decoder(model)
+            writers = (
+                {"tflite": to_cached_step_tflite, "onnx": to_cached_step_onnx}
+                if cached
+                else {"tflite": to_streaming_tflite, "onnx": to_streaming_onnx}
+            )
+            names, form = (CACHED_STEP_FILES, CACHED_STEP_FORM) if cached else (STREAMING_FILES, "streaming")
             for target in ("tflite", "onnx"):
                 if target in formats:
-                    path = writers[target](model, folder / STREAMING_FILES[target])
-                    files.append(ExportedFile(path, {"rnn_form": "streaming", "rnn_layers": []}))
+                    path = writers[target](model, folder / names[target])
+                    files.append(ExportedFile(path, {"rnn_form": form, "rnn_layers": []}))
         return files
 
     def parity(self, plan, files):
@@ -65,11 +86,15 @@ class ModelExporter(Exporter):
         reference = np.asarray(plan.model.predict(plan.verify_inputs, verbose=0, batch_size=256))
         rows = []
         for file in files:
-            row = verify(plan.model, file.path, plan.verify_inputs, plan.verify_labels, reference=reference)
+            if is_cached_step_model(file.path):
+                row = check_cached_step(plan.model, file.path, plan.verify_inputs[:1])
+            else:
+                row = verify(plan.model, file.path, plan.verify_inputs, plan.verify_labels, reference=reference)
             rows.append({**row, **(file.forms or {})})
         return rows
 
     def timing(self, plan, files):
         if plan.verify_inputs is None:
             return [], None
-        return [file.path for file in files], plan.verify_inputs
+        # The edge kit's runners feed one input; a cached step takes three (its parity row checks it).
+        return [file.path for file in files if not is_cached_step_model(file.path)], plan.verify_inputs

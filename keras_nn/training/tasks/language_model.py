@@ -3,8 +3,8 @@
 Data: `generated:sentences` (a synthetic grammar corpus, the embedded default), `dir:PATH` (`.txt` files) or
 `tfds:NAME` with a `text` feature (e.g. `tfds:tiny_shakespeare`), as characters or SentencePiece subwords
 (`keras_nn.data.language`), split into contiguous train/validation/test blocks. The model (`lstm_language_model`,
-`gru_language_model`, or any registry model of tokens `(batch, time)` -> logits `(batch, time, vocab)`) gets
-`vocab_size` from the data and trains with sparse cross-entropy from logits that ignores padding (id 0).
+`gru_language_model`, `gpt_decoder`, or any registry model of tokens `(batch, time)` -> logits `(batch, time,
+vocab)`) gets `vocab_size` from the data and trains with sparse cross-entropy from logits that ignores padding (id 0).
 
 Evaluation scores every test token once (windows that tile the test block) and reports the perplexity (and
 bits per character) beside a unigram and a bigram model counted on the training block and scored on the very
@@ -12,9 +12,11 @@ same tokens (`keras_nn.metrics.perplexity`; the bigram's smoothing is the recipe
 the validation block). `report.md` holds the table and continuations of a few prompts sampled with each
 temperature, top-k and top-p (`keras_nn.samplers.sample_next_token`).
 
-Sampling carries the recurrent states (`RecurrentLanguageModel.step`: the prompt is read once, then one step per
-token); a model without `step` re-runs the whole prefix at each token instead, with the same result. The export is the model itself; `keras-nn export RUN_DIR --streaming`
-adds the single-step models (state in, next-token logits and state out) for on-device generation.
+Sampling carries a GPT's key/value cache or an RNN's states (the prompt is read once, then one step per token); a
+model with neither re-runs the whole prefix at each token instead, with the same result
+(`keras_nn.samplers.next_token_sources`). The export is the model itself; `keras-nn export RUN_DIR --streaming`
+adds the single-step models (state or a GPT's key/value cache in, next-token logits and the new one out) for
+on-device generation.
 """
 
 import math
@@ -32,7 +34,8 @@ from keras_nn.files import atomic_write_text
 from keras_nn.losses import MaskedSparseCategoricalCrossentropy
 from keras_nn.metrics.perplexity import SMOOTHING, bits_per_character, ngram_log_probs, perplexity
 from keras_nn.models import create_model
-from keras_nn.samplers import check_sampling, compiled_for, jit, sample_next_token
+from keras_nn.samplers import check_sampling, sample_next_token
+from keras_nn.samplers.next_token_sources import check_context, context_length, next_token_source
 from keras_nn.training.tasks.base import (
     Task,
     check_source,
@@ -118,7 +121,18 @@ class LanguageModelTask(Task):
                 "leave model.vocab_size out (it comes from the data)"
             )
         arguments["vocab_size"] = bundle.vocab_size
-        return create_model(config["model"]["name"], **arguments)
+        model = create_model(config["model"]["name"], **arguments)
+        options = config["task_options"]
+        context = context_length(model)
+        if context is not None and options["sequence_length"] > context:
+            raise ConfigError(
+                f"task_options.sequence_length={options['sequence_length']} exceeds model.max_sequence_length="
+                f"{context}; raise model.max_sequence_length or lower task_options.sequence_length"
+            )
+        # Checked before training: the recipe's own samples must fit the context once the model is trained.
+        for prompt in options["prompts"]:
+            check_context(model, prompt, check_prompt(bundle.tokenizer, prompt).size, options["sample_length"])
+        return model
 
     def compile(self, model, config, steps_per_epoch):
         self.reject_label_smoothing(config)
@@ -247,59 +261,13 @@ def describe_setting(setting):
     return ", ".join(parts)
 
 
-class PrefixRerun:
-    """Next-token logits by re-running the model over the whole prefix (any causal model).
-
-    Each call runs a buffer of a fixed length (the prefix, then padding) and reads the logits after the prefix:
-    the model is causal, so what follows the prefix does not change them, and the one shape lets one compiled
-    graph serve every step. The cost of a step grows with the buffer.
-    """
-
-    def __init__(self, model, prompt_ids, batch_size, length):
-        self.forward = compiled_for(model, lambda: {}).setdefault(
-            "rerun", jit(lambda tokens: model(tokens, training=False))
-        )
-        self.buffer = np.zeros((batch_size, prompt_ids.size + length), np.int32)
-        self.buffer[:, : prompt_ids.size] = prompt_ids
-        self.position = prompt_ids.size
-
-    def logits(self):
-        return np.array(self.forward(self.buffer), np.float64)[:, self.position - 1, :]
-
-    def push(self, tokens):
-        self.buffer[:, self.position] = tokens
-        self.position += 1
-
-
-class StateCarry:
-    """Next-token logits from a recurrent model's `step(tokens, states)`: the prompt is read once, then each
-    sampled token costs one step, whatever the length so far."""
-
-    def __init__(self, model, prompt_ids, batch_size, length):
-        self.step = compiled_for(model, lambda: {}).setdefault("step", jit(model.step))
-        states = model.initial_states(batch_size)
-        for token in prompt_ids:
-            last, states = self.step(np.full((batch_size,), token, np.int32), states)
-        self.last, self.states = last, states
-
-    def logits(self):
-        return np.array(self.last, np.float64)
-
-    def push(self, tokens):
-        self.last, self.states = self.step(np.asarray(tokens, np.int32), self.states)
-
-
-def carries_states(model):
-    """True when the model generates step by step with its states (`RecurrentLanguageModel`)."""
-    return callable(getattr(model, "step", None)) and callable(getattr(model, "initial_states", None))
-
-
 def sample_continuations(model, tokenizer, prompts, settings, length, seed=0, carry_states=None):
     """Samples `length` tokens after each prompt with each setting (`{temperature, top_k, top_p}`).
 
-    The prompts run one at a time, the settings side by side as a batch. A recurrent language model carries
-    its states (`StateCarry`: one `step` per token); another model re-runs the prefix (`PrefixRerun`). Both
-    give the same logits, so the same tokens. Padding and the unknown id are never sampled.
+    The prompts run one at a time, the settings side by side as a batch. A cached decoder runs each token
+    against its key/value cache (`CacheCarry`), a recurrent language model carries its states (`StateCarry`);
+    another model re-runs the prefix (`PrefixRerun`); see `keras_nn.samplers.next_token_sources`. All give the
+    same logits, so the same tokens. Padding and the unknown id are never sampled.
 
     Args:
         model: a causal model of tokens `(batch, time)` -> logits `(batch, time, vocab)`.
@@ -308,22 +276,25 @@ def sample_continuations(model, tokenizer, prompts, settings, length, seed=0, ca
         settings: `[{temperature, top_k, top_p}]`.
         length: tokens to sample.
         seed: the sampler's seed.
-        carry_states: None: carry states when the model can (`model.step`); False: re-run the prefix.
+        carry_states: None: carry a cache or states when the model can; False: re-run the prefix.
 
     Returns:
         `[{"prompt", "setting", "continuation", "mean_log_prob"}]` (the model's own mean natural-log probability
         of the sampled tokens, before any filtering), prompts outer, settings inner.
 
     Raises:
-        DataError: a prompt with no token or with characters the vocabulary never saw (a character model).
+        DataError: a prompt with no token or with characters the vocabulary never saw (a character model), or
+            longer, with `length`, than a GPT's context.
     """
     rng = np.random.default_rng(seed)
     for setting in settings:
         check_sampling(setting.get("temperature", 1.0), setting.get("top_k"), tokenizer.size, setting.get("top_p"))
-    generator = StateCarry if (carries_states(model) if carry_states is None else carry_states) else PrefixRerun
+    generator = next_token_source(model, carry=carry_states is not False)
+    prompt_ids = [check_prompt(tokenizer, prompt) for prompt in prompts]
+    for prompt, ids in zip(prompts, prompt_ids, strict=True):
+        check_context(model, prompt, ids.size, length)
     rows = []
-    for prompt in prompts:
-        ids = check_prompt(tokenizer, prompt)
+    for prompt, ids in zip(prompts, prompt_ids, strict=True):
         source = generator(model, ids, len(settings), length)
         sampled = np.zeros((len(settings), length), np.int32)
         log_prob = np.zeros(len(settings))
@@ -391,9 +362,7 @@ def write_language_model_report(run, config, bundle, metrics, samples, model):
         "",
         "## Samples",
         "",
-        "Continuations carry the recurrent states from token to token (the prompt is read once)."
-        if carries_states(model)
-        else "Continuations re-run the model over the whole prefix at each token (it has no step function).",
+        next_token_source(model).description,
         "",
     ]
     for sample in samples:

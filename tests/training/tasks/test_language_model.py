@@ -11,7 +11,8 @@ from keras_nn.cli import main
 from keras_nn.errors import ConfigError, DataError, UnknownDatasetError
 from keras_nn.runs import load_recipe, predict_texts
 from keras_nn.runs import train_run as train
-from keras_nn.training.tasks.language_model import carries_states, sample_continuations
+from keras_nn.samplers.next_token_sources import CacheCarry, carries_states, next_token_source
+from keras_nn.training.tasks.language_model import sample_continuations
 
 
 def tiny_config(**task_options):
@@ -33,10 +34,15 @@ def tiny_config(**task_options):
     }
 
 
+def trained(tmp_path_factory, config):
+    """`(run directory, TrainResult)` of a run of `config` in a fresh folder."""
+    root = tmp_path_factory.mktemp(config["model"]["name"]) / "run"
+    return root, train(config, root, verbose=0)
+
+
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("lm") / "run"
-    return root, train(tiny_config(), root, verbose=0)
+    return trained(tmp_path_factory, tiny_config())
 
 
 def test_perplexity_is_the_exp_of_the_test_cross_entropy(run):
@@ -175,3 +181,86 @@ def test_the_recipe_beats_the_bigram(tmp_path):
     result = train(config, tmp_path / "run", verbose=0)
     assert result.metrics["test_perplexity_vs_bigram"] > 1.5, result.metrics
     assert result.metrics["test_bigram_perplexity"] < result.metrics["test_unigram_perplexity"]
+
+
+# ------------------------------------------------------------------------------------------------------- GPT
+
+GPT_MODEL = {
+    "name": "gpt_decoder",
+    "num_layers": 1,
+    "hidden_dim": 16,
+    "num_heads": 2,
+    "intermediate_dim": 32,
+    "max_sequence_length": 32,
+    "dropout": 0.0,
+}
+
+
+def gpt_config(**task_options):
+    return {**tiny_config(**task_options), "model": dict(GPT_MODEL)}
+
+
+@pytest.fixture(scope="module")
+def gpt_run(tmp_path_factory):
+    return trained(tmp_path_factory, gpt_config())
+
+
+def test_gpt_trains_and_is_scored_beside_the_baselines(gpt_run):
+    root, result = gpt_run
+    metrics, model = result.metrics, result.model
+    assert model.max_sequence_length == 32 and model.token_embedding.input_dim == result.data.vocab_size
+    x, y = result.data.as_numpy("test")
+    logits = model.predict(x, verbose=0)
+    cross_entropy = float(keras.losses.SparseCategoricalCrossentropy(from_logits=True)(y, logits))
+    assert metrics["test_perplexity"] == pytest.approx(math.exp(cross_entropy), rel=1e-4)
+    assert metrics["test_perplexity"] < metrics["test_unigram_perplexity"]
+    assert "key/value cache" in (root / "report.md").read_text()
+
+
+def test_cache_carry_prefix_rerun_and_generate_give_the_same_tokens(gpt_run):
+    _, result = gpt_run
+    model, tokenizer = result.model, result.data.tokenizer
+    assert next_token_source(model) is CacheCarry
+    prompt = list(tokenizer.encode("the do"))
+    # The cache's next-token logits equal the whole prefix's last logits at every step.
+    source, ids = CacheCarry(model, np.asarray(prompt), 1, 6), list(prompt)
+    for _ in range(6):
+        whole = np.asarray(model(np.asarray([ids], np.int32)), np.float64)[0, -1]
+        np.testing.assert_allclose(source.logits()[0], whole, atol=1e-4)
+        ids.append(int(np.argmax(whole)))
+        source.push([ids[-1]])
+    greedy = [{"temperature": 0.0}]
+    cached = sample_continuations(model, tokenizer, ["the do"], greedy, 6)
+    rerun = sample_continuations(model, tokenizer, ["the do"], greedy, 6, carry_states=False)
+    generated = model.generate(np.asarray(prompt), 6, temperature=0.0)
+    assert cached[0]["continuation"] == rerun[0]["continuation"] == tokenizer.decode(generated[len(prompt) :])
+    # Sampled with one seed: the three draw the same tokens (top-k 5 keeps padding and unknown out).
+    setting = [{"temperature": 1.0, "top_k": 5}]
+    a = sample_continuations(model, tokenizer, ["the"], setting, 10, seed=3)
+    b = sample_continuations(model, tokenizer, ["the"], setting, 10, seed=3, carry_states=False)
+    c = model.generate(tokenizer.encode("the"), 10, temperature=1.0, top_k=5, seed=3)
+    assert a[0]["continuation"] == b[0]["continuation"] == tokenizer.decode(c[3:])
+
+
+def test_gpt_context_checks_are_one_line_and_come_before_training(gpt_run, tmp_path, capsys):
+    root, _ = gpt_run
+    with pytest.raises(ConfigError, match="task_options.sequence_length=40 exceeds model.max_sequence_length=32"):
+        train(gpt_config(sequence_length=40), tmp_path / "window", verbose=0)
+    with pytest.raises(DataError, match=r"7 tokens and 30 are sampled after it: 37 exceeds .* 32 tokens.* --length 25"):
+        train(gpt_config(sample_length=30), tmp_path / "prompt", verbose=0)
+    assert not any(tmp_path.iterdir())
+    assert main(["generate", str(root), "the dog", "--length", "40"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert "exceeds the model's context of 32 tokens" in error and "--length 25" in error and "\n" not in error
+
+
+@pytest.mark.slow
+def test_the_gpt_recipe_beats_the_bigram(tmp_path):
+    # The shipped GPT recipe, shortened (4000 sentences, 4 epochs without warmup, 2 layers, no export): still clearly below the bigram.
+    config = load_recipe(
+        "gpt_language_model",
+        ["task_options.corpus_size=4000", "training.epochs=4", "schedule.warmup_epochs=0", "model.num_layers=2",
+         "task_options.sample_length=20"],
+    )
+    result = train(config, tmp_path / "run", verbose=0)
+    assert result.metrics["test_perplexity_vs_bigram"] > 1.5, result.metrics
