@@ -10,9 +10,9 @@ before anything is timed the script checks that the logits of a whole sequence a
 (`call_with_cache`) of both gives the same logits, and that greedy generation gives the same tokens. Then, in one
 run interleaved round by round (the order alternates each round), batch 1, greedy, the same prompt and number of new
 tokens, with the key/value cache:
-- each library's own `generate`: ours is a Python loop around a compiled step (`tf.function`, no XLA) and NumPy
-  argmax; keras-hub's is one compiled while loop (`tf.function(generate_step)`, XLA when the model's `jit_compile`
-  resolves to True, which is its default on TensorFlow; `--hub-xla off` turns it off);
+- each library's own `generate`: both are one compiled loop over the new tokens with the cache (ours: a
+  `keras.ops.fori_loop` under `tf.function(jit_compile=True)`; keras-hub's: `tf.function(generate_step)`, XLA when
+  the model's `jit_compile` resolves to True, its default on TensorFlow; `--hub-xla off` turns it off);
 - the same Python greedy loop around each model's `call_with_cache` (each in a `tf.function`, no XLA): the cost of
   the model step alone.
 Tokens per second = new tokens / the median time of the whole call (the prompt's pass included); the ratio is
