@@ -4,9 +4,12 @@ Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and h
 """
 
 import argparse
+import contextlib
 import json
 import os
+import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,8 +29,9 @@ def _split_list(text):
 def _console():
     from rich.console import Console
 
-    # Off a terminal rich assumes 80 columns and truncates; tables are meant to be read whole in logs.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Off a terminal rich assumes 80 columns and truncates; tables are meant to be read whole in logs, in a width
+    # a log viewer shows. COLUMNS, when set, wins.
+    return Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 
 
 def _print_table(title, columns, rows):
@@ -53,18 +57,13 @@ def _print_table(title, columns, rows):
 
 
 def cmd_list(args):
-    import keras_nn
-    from keras_nn.config import recipe_names
-    from keras_nn.data import list_datasets
-    from keras_nn.models import get_model_entry
+    # The catalog and the recipe files answer without TensorFlow; tests/test_catalog.py keeps the catalog true.
+    from keras_nn.catalog import DATASETS, MODELS
+    from keras_nn.config import recipe_summaries
 
-    _print_table(
-        "models",
-        ["name", "family", "description"],
-        [(n, get_model_entry(n).family, get_model_entry(n).description) for n in keras_nn.list_models()],
-    )
-    _print_table("recipes", ["name"], [(name,) for name in recipe_names()])
-    _print_table("data sets", ["name", "description"], list_datasets())
+    _print_table("models", ["name", "family", "description"], MODELS)
+    _print_table("recipes", ["name", "description"], recipe_summaries())
+    _print_table("data sets (--data)", ["name", "description"], DATASETS)
     return EXIT_OK
 
 
@@ -320,6 +319,9 @@ def cmd_quickstart(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="keras-nn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's own log lines (start-up, devices, tf.data)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="models, recipes, embedded data sets").set_defaults(run=cmd_list)
@@ -419,9 +421,55 @@ def build_parser():
     return parser
 
 
+# TensorFlow's C++ log below ERROR-and-fatal: its start-up notes (oneDNN, CUDA drivers, CPU features, cuInit on a
+# machine without a GPU), tf.data and session notes. `--verbose` leaves them on.
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR"}
+# What the native libraries print past those settings: absl's lines from before it reads them (`I0000 ... port.cc:153]
+# oneDNN ...`), the CPU-feature note's second line, cuInit's failure on a machine without a GPU, and TFLite's
+# XNNPACK note, which no setting of ai-edge-litert turns off.
+NATIVE_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} \S+ +\d+ [\w.]+:\d+\]"
+    r"|E\d{4} \S+ +\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU"
+)
+
+
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Drops the native libraries' log lines (`NATIVE_NOISE`) from the process's stderr; passes every other line.
+
+    The libraries write to file descriptor 2 directly, so the descriptor is pointed at a pipe that a thread reads
+    line by line; Python's own stderr, tracebacks and keras-nn's lines pass through unchanged.
+    """
+    for name, value in QUIET_TENSORFLOW.items():
+        os.environ.setdefault(name, value)
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    reader, writer = os.pipe()
+    os.dup2(writer, 2)
+    os.close(writer)
+
+    def forward():
+        with os.fdopen(reader, "rb") as lines, os.fdopen(os.dup(terminal), "wb", buffering=0) as out:
+            for line in lines:
+                if not NATIVE_NOISE.match(line.decode(errors="replace")):
+                    out.write(line)
+
+    thread = threading.Thread(target=forward, name="keras-nn-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # closes the pipe's last writer, so the thread reads to the end and stops
+        os.close(terminal)
+        thread.join(timeout=5)
+
+
 def main(argv=None):
     """Entry point of the `keras-nn` command; returns the exit code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -434,8 +482,10 @@ def main(argv=None):
         return EXIT_USAGE
     from keras_nn.errors import UsageError
 
+    quiet = contextlib.nullcontext() if args.verbose else quiet_native_logs()
     try:
-        return args.run(args)
+        with quiet:
+            return args.run(args)
     except UsageError as error:
         print(f"keras-nn: error: {error}", file=sys.stderr)
         return EXIT_USAGE
