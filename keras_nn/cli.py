@@ -194,6 +194,8 @@ def cmd_export(args):
         )
     for path in report.files:
         print(f"wrote {path}")
+    for path in report.kept:
+        print(f"kept {path} from the earlier export (its format was not asked for)")
     if report.parity:
         _print_export_rows(report)
     return EXIT_OK
