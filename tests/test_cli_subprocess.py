@@ -1,0 +1,83 @@
+"""The `keras-nn` command as a user meets it, run as a subprocess: quiet, quick to answer, files a user can read.
+
+The model is a tiny saved `.keras` file built once; nothing here trains.
+"""
+
+import os
+import re
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SCRIPT = Path(sys.executable).with_name("keras-nn")
+# A line of TensorFlow's (absl's) native log: `I0000 00:00:1796569568.657622   28305 port.cc:153] ...`.
+NATIVE_LOG_LINE = re.compile(r"^([IWEF]\d{4} \S+ +\d+ [\w.]+:\d+\]|WARNING: All log messages before absl|INFO: Created TensorFlow)", re.M)
+
+
+def keras_nn_command(*argv, umask=None, timeout=240):
+    environment = {key: value for key, value in os.environ.items() if key not in ("TF_CPP_MIN_LOG_LEVEL", "COLUMNS")}
+    started = time.perf_counter()
+    result = subprocess.run(
+        [str(SCRIPT), *map(str, argv)], capture_output=True, text=True, timeout=timeout, env=environment,
+        umask=-1 if umask is None else umask,
+    )
+    return result, time.perf_counter() - started
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    import keras
+
+    import keras_nn
+
+    path = tmp_path_factory.mktemp("tiny") / "model.keras"
+    model = keras_nn.create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1), filters=[4], dense_units=4)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.save(path)
+    assert isinstance(keras.saving.load_model(path), keras.Model)
+    return path
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["list"], ["train", "--help"]])
+def test_answers_without_tensorflow_well_under_two_seconds(argv):
+    result, seconds = keras_nn_command(*argv)
+    assert result.returncode == 0, result.stderr
+    assert seconds < 2.0, f"keras-nn {' '.join(argv)} took {seconds:.1f} s"
+    assert result.stderr == ""
+
+
+def test_list_fits_a_log_and_describes_recipes():
+    result, _ = keras_nn_command("list")
+    lines = result.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 120
+    recipe = next(line for line in lines if line.startswith("│ digits_cnn "))
+    assert "simple_cnn on scikit-learn's 8x8 handwritten digits" in recipe
+    assert any(line.startswith("│ generated:") for line in lines)  # --data's generated sources
+
+
+def test_export_is_quiet_follows_the_umask_and_a_partial_re_export_keeps_the_rest(tiny_model, tmp_path):
+    export = tmp_path / "export"
+    result, _ = keras_nn_command("export", tiny_model, "--format", "tflite", "--output", export, umask=0o027)
+    assert result.returncode == 0, result.stderr
+    assert not NATIVE_LOG_LINE.search(result.stderr), result.stderr
+    assert stat.S_IMODE(export.stat().st_mode) == 0o750
+    assert stat.S_IMODE((export / "model.tflite").stat().st_mode) == 0o640
+
+    result, _ = keras_nn_command("export", tiny_model, "--format", "onnx", "--output", export, umask=0o022)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in export.iterdir()) == ["latency.json", "model.onnx", "model.tflite", "parity.json"]
+    assert f"kept {export / 'model.tflite'}" in result.stdout
+    assert stat.S_IMODE((export / "model.onnx").stat().st_mode) == 0o644
+
+
+def test_verbose_shows_tensorflow_log(tiny_model, tmp_path):
+    wrong = tmp_path / "wrong.npy"
+    np.save(wrong, np.zeros((2, 5, 5, 1), "float32"))
+    result, _ = keras_nn_command("--verbose", "predict", tiny_model, wrong)
+    assert result.returncode == 2
+    assert NATIVE_LOG_LINE.search(result.stderr), result.stderr
