@@ -81,3 +81,40 @@ def test_verbose_shows_tensorflow_log(tiny_model, tmp_path):
     result, _ = keras_nn_command("--verbose", "predict", tiny_model, wrong)
     assert result.returncode == 2
     assert NATIVE_LOG_LINE.search(result.stderr), result.stderr
+
+
+@pytest.fixture(scope="module")
+def image_folder(tmp_path_factory):
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("images") / "data"
+    rng = np.random.default_rng(0)
+    for name in ("cat", "dog"):
+        (root / name).mkdir(parents=True)
+        for index in range(6):
+            Image.fromarray(rng.integers(0, 255, (8, 8), dtype=np.uint8)).save(root / name / f"{index}.png")
+    (root / "cat" / "notes.csv").write_text("not an image\n")
+    return root
+
+
+def test_a_corrupted_png_is_named_and_nothing_is_written(image_folder, tmp_path):
+    data = tmp_path / "data"
+    import shutil
+
+    shutil.copytree(image_folder, data)
+    whole = (data / "dog" / "3.png").read_bytes()
+    (data / "dog" / "3.png").write_bytes(whole[:60] + bytes(len(whole) - 60))  # header whole, pixel data not
+    output = tmp_path / "run"
+    result, _ = keras_nn_command("train", "digits_cnn", "--data", f"dir:{data}", "--epochs", "1", "--output", output)
+    assert result.returncode == 2, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("keras-nn: error:") and "3.png" in errors[0], result.stderr
+    assert not output.exists()
+
+
+def test_the_folder_summary_names_skipped_files(image_folder, tmp_path, capsys):
+    from keras_nn.data import load_dataset
+
+    bundle = load_dataset(f"dir:{image_folder}", batch_size=4)
+    assert bundle.num_classes == 2 and sum(bundle.num_examples.values()) == 12
+    assert capsys.readouterr().out.splitlines() == [f"dir:{image_folder}: 12 images in 2 classes, 1 files skipped: cat/notes.csv"]

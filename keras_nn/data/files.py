@@ -115,7 +115,7 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
             f"sub-folder, e.g. {root / 'cat' / '1.png'} and {root / 'dog' / '2.png'}"
         )
     class_names = [d.name for d in class_dirs]
-    images, texts = [], []
+    images, texts, skipped = [], [], []
     for label, folder in enumerate(class_dirs):
         for file in visible_files(folder):
             suffix = file.suffix.lower()
@@ -123,6 +123,8 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
                 images.append((file, label))
             elif suffix in TEXT_EXTENSIONS:
                 texts.append((file, label))
+            else:
+                skipped.append(file.relative_to(root))
     if not images and not texts:
         raise DataError(
             f"{source}: the class folders of {str(root)!r} ({', '.join(class_names[:5])}) hold no image "
@@ -136,12 +138,30 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
         )
     form = resolve_form(form, allowed, source)
     if form == "text":
-        return _text_folder(texts, class_names, form, opts, source=source)
-    return _image_folder(root, images, class_names, form, opts, source=source)
+        found, kind = texts, "texts"
+        skipped += [file.relative_to(root) for file, _ in images]
+    else:
+        found, kind = images, "images"
+        skipped += [file.relative_to(root) for file, _ in texts]
+    if form == "text":
+        bundle = _text_folder(found, class_names, form, opts, source=source)
+    else:
+        bundle = _image_folder(root, found, class_names, form, opts, source=source)
+    print(folder_summary(source, len(found), kind, len(class_names), skipped))
+    return bundle
+
+
+def folder_summary(source, count, kind, classes, skipped, shown=3):
+    """`dir:PATH: N images in K classes, M files skipped: a.csv, b.doc, ...` (the files it is not reading)."""
+    line = f"{source}: {count} {kind} in {classes} classes, {len(skipped)} files skipped"
+    if skipped:
+        names = ", ".join(str(name) for name in sorted(skipped)[:shown])
+        line += f": {names}{', ...' if len(skipped) > shown else ''}"
+    return line
 
 
 def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int, int, bool]:
-    """Reads every image header (not the pixels) for its size and mode.
+    """Decodes every image once, so that a corrupted file stops the run before anything is written, by name.
 
     Returns:
         `(height, width, grayscale)` of the first image; grayscale is True when every image is.
@@ -153,7 +173,8 @@ def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int
             with Image.open(file) as image:
                 width, height = image.size
                 mode = image.mode
-        except OSError as err:  # PIL's UnidentifiedImageError is an OSError too.
+                image.load()  # the header can be whole while the pixel data is not (TensorFlow would fail mid-epoch)
+        except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError; bad PNG chunks raise SyntaxError
             raise DataError(
                 f"{source}: cannot read image {str(file)!r} ({err}); remove or replace it"
             ) from None
