@@ -107,6 +107,9 @@ def cmd_train(args):
     _print_metrics(result.run_dir, result.metrics)
     if result.export is not None:
         _print_export_rows(result.export)
+    report = Path(result.run_dir) / "report.md"
+    if report.is_file():
+        print(f"report: {report}")
     return EXIT_OK
 
 
@@ -218,13 +221,23 @@ def cmd_bench(args):
         paths.insert(0, export_dir / SAVED_MODEL_DIR)
     if not paths:
         raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or {SAVED_MODEL_DIR}/ to time")
+    # A streaming file's input is one step; take the whole-input shape from another file when there is one.
+    whole = [p for p in paths if not is_streaming_model(str(p))] or paths
+    expected = [d if d > 0 else None for d in load_runner(whole[-1]).input_shape]
     if args.inputs:
         inputs = load_array(args.inputs, what="--inputs")
+        if inputs.ndim == len(expected) - 1:
+            inputs = inputs[None]
+        if inputs.ndim != len(expected) or any(e not in (None, g) for e, g in zip(expected[1:], inputs.shape[1:], strict=False)):
+            from keras_nn.errors import ShapeError
+
+            example = ", ".join("?" if d is None else str(d) for d in expected[1:])
+            raise ShapeError(
+                f"--inputs {args.inputs!r} has shape {inputs.shape}, but {whole[-1].name} takes batches of shape "
+                f"(N, {example}); give a .npy of that shape or leave --inputs out for random inputs"
+            )
     else:
-        # A streaming file's input is one step; take the whole-input shape from another file when there is one.
-        whole = [p for p in paths if not is_streaming_model(str(p))] or paths
-        shape = [d if d > 0 else 1 for d in load_runner(whole[-1]).input_shape]
-        inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
+        inputs = np.random.default_rng(0).random([d or 1 for d in expected], dtype=np.float32)
     rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
     baseline = rows[0]["median_ms"]
     _print_table(
@@ -335,9 +348,11 @@ def build_parser():
     train = commands.add_parser("train", help="train a recipe")
     train.add_argument("recipe", help="a recipe name (keras-nn list) or a .yaml path")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe key, e.g. training.epochs=3")
-    train.add_argument("--data", help="tfds:NAME | dir:PATH | embedded:NAME")
-    train.add_argument("--strategy", choices=STRATEGIES)
-    train.add_argument("--epochs", type=int)
+    train.add_argument(
+        "--data", help="embedded:NAME | generated:NAME | tfds:NAME | dir:PATH (the sources `keras-nn list` shows)"
+    )
+    train.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: the recipe's, auto)")
+    train.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
     train.add_argument("--output", help="run directory (default runs/RECIPE-TIMESTAMP)")
     train.add_argument("--mixed-precision", action="store_true", help="train in mixed_float16")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
@@ -371,8 +386,8 @@ def build_parser():
     bench = commands.add_parser("bench", help="batch-1 latency table of every exported file")
     bench.add_argument("export_dir")
     bench.add_argument("--inputs", help=".npy batch; its first example is timed (default: random)")
-    bench.add_argument("--runs", type=int, default=100)
-    bench.add_argument("--threads", type=int, default=None)
+    bench.add_argument("--runs", type=int, default=100, help="timed batch-1 runs per file, interleaved (default 100)")
+    bench.add_argument("--threads", type=int, default=None, help="CPU threads for each runtime (default: its own)")
     bench.add_argument("--json", help="also write the table as JSON here")
     bench.set_defaults(run=cmd_bench)
 
@@ -453,8 +468,11 @@ def quiet_native_logs():
     os.dup2(writer, 2)
     os.close(writer)
 
+    # The thread gets its own copy of the terminal's descriptor: a quick command may end before it starts.
+    forwarded = os.dup(terminal)
+
     def forward():
-        with os.fdopen(reader, "rb") as lines, os.fdopen(os.dup(terminal), "wb", buffering=0) as out:
+        with os.fdopen(reader, "rb") as lines, os.fdopen(forwarded, "wb", buffering=0) as out:
             for line in lines:
                 if not NATIVE_NOISE.match(line.decode(errors="replace")):
                     out.write(line)

@@ -74,13 +74,13 @@ def test_export_is_quiet_follows_the_umask_and_a_partial_re_export_keeps_the_res
     assert f"kept {export / 'model.tflite'}" in result.stdout
     assert stat.S_IMODE((export / "model.onnx").stat().st_mode) == 0o644
 
-
-def test_verbose_shows_tensorflow_log(tiny_model, tmp_path):
     wrong = tmp_path / "wrong.npy"
     np.save(wrong, np.zeros((2, 5, 5, 1), "float32"))
-    result, _ = keras_nn_command("--verbose", "predict", tiny_model, wrong)
+    result, _ = keras_nn_command("--verbose", "bench", export, "--inputs", wrong, "--runs", "2")
     assert result.returncode == 2
-    assert NATIVE_LOG_LINE.search(result.stderr), result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("keras-nn: error:")]
+    assert len(errors) == 1 and "(2, 5, 5, 1)" in errors[0] and "(N, 8, 8, 1)" in errors[0], result.stderr
+    assert NATIVE_LOG_LINE.search(result.stderr), "--verbose shows TensorFlow's own log"
 
 
 @pytest.fixture(scope="module")
