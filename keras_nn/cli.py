@@ -6,6 +6,7 @@ Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and h
 import argparse
 import contextlib
 import json
+import logging
 import os
 import re
 import sys
@@ -488,6 +489,26 @@ def quiet_native_logs():
         thread.join(timeout=5)
 
 
+@contextlib.contextmanager
+def progress_lines():
+    """Shows keras-nn's own log (what a data folder held, each export phase, the strategy) on stderr, one line
+    each, while a command runs; stdout keeps the tables and results."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package = logging.getLogger("keras_nn")
+    level, propagate = package.level, package.propagate
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    # A library below (absl, TFDS) may give the root logger a handler of its own; the lines are shown once.
+    package.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+        package.propagate = propagate
+
+
 def main(argv=None):
     """Entry point of the `keras-nn` command; returns the exit code."""
     parser = build_parser()
@@ -504,7 +525,7 @@ def main(argv=None):
 
     quiet = contextlib.nullcontext() if args.verbose else quiet_native_logs()
     try:
-        with quiet:
+        with quiet, progress_lines():
             return args.run(args)
     except UsageError as error:
         print(f"keras-nn: error: {error}", file=sys.stderr)

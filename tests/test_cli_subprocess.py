@@ -3,6 +3,7 @@
 The model is a tiny saved `.keras` file built once; nothing here trains.
 """
 
+import logging
 import os
 import re
 import stat
@@ -112,9 +113,10 @@ def test_a_corrupted_png_is_named_and_nothing_is_written(image_folder, tmp_path)
     assert not output.exists()
 
 
-def test_the_folder_summary_names_skipped_files(image_folder, tmp_path, capsys):
+def test_the_folder_summary_names_skipped_files(image_folder, caplog):
     from keras_nn.data import load_dataset
 
-    bundle = load_dataset(f"dir:{image_folder}", batch_size=4)
+    with caplog.at_level(logging.INFO, logger="keras_nn"):
+        bundle = load_dataset(f"dir:{image_folder}", batch_size=4)
     assert bundle.num_classes == 2 and sum(bundle.num_examples.values()) == 12
-    assert capsys.readouterr().out.splitlines() == [f"dir:{image_folder}: 12 images in 2 classes, 1 files skipped: cat/notes.csv"]
+    assert caplog.messages == [f"dir:{image_folder}: 12 images in 2 classes, 1 files skipped: cat/notes.csv"]

@@ -14,6 +14,7 @@ an integer, so `10` comes after `9`).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from pathlib import Path
@@ -31,6 +32,8 @@ from keras_nn.data.pipeline import (
     split_examples,
 )
 from keras_nn.errors import ConfigError, DataError, MissingPathError
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TEXT_EXTENSIONS = (".txt",)
@@ -147,7 +150,7 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
         bundle = _text_folder(found, class_names, form, opts, source=source)
     else:
         bundle = _image_folder(root, found, class_names, form, opts, source=source)
-    print(folder_summary(source, len(found), kind, len(class_names), skipped))
+    logger.info(folder_summary(source, len(found), kind, len(class_names), skipped))
     return bundle
 
 

@@ -282,10 +282,21 @@ def batch_train(ds: tf.data.Dataset, opts: LoadOptions) -> tf.data.Dataset:
 
 
 def batch_eval(ds: tf.data.Dataset, opts: LoadOptions) -> tf.data.Dataset:
-    """cache -> batch -> prefetch, in a fixed order."""
-    if opts.cache:
-        ds = ds.cache()
-    return ds.batch(opts.batch_size).prefetch(AUTOTUNE)
+    """cache -> batch -> prefetch, in a fixed order; the cache filled at once (`filled`)."""
+    if not opts.cache:
+        return ds.batch(opts.batch_size).prefetch(AUTOTUNE)
+    return filled(ds.cache().batch(opts.batch_size).prefetch(AUTOTUNE))
+
+
+def filled(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """Reads a cached evaluation pipeline through once, so its cache is complete before Keras reads it.
+
+    Under a tf.distribute strategy Keras stops an evaluation after the known number of batches and drops the
+    iterator before it reaches the end; tf.data then throws the partial cache away (and logs
+    "The calling iterator did not fully read the dataset being cached") on every evaluation.
+    """
+    ds.reduce(np.int64(0), lambda count, _: count + 1)
+    return ds
 
 
 def batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache):
@@ -297,7 +308,8 @@ def batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, c
         ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return filled(ds) if cache and not shuffle else ds
 
 
 def cardinality(ds: tf.data.Dataset, fallback: int = -1) -> int:

@@ -15,9 +15,11 @@ It returns one `ExportReport` whatever the exporter.
 """
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from keras_nn.config.export_plan import ModelExport
@@ -28,6 +30,8 @@ from keras_nn.export.exporters import exporter_for
 from keras_nn.export.report import ExportReport
 from keras_nn.export.settings import ExportSettings
 from keras_nn.files import atomic_write_text, give_default_mode
+
+logger = logging.getLogger(__name__)
 
 
 def _replace_directory(staging, destination):
@@ -89,10 +93,15 @@ def run_export(plan, export_dir, settings=None):
     export_dir = Path(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = give_default_mode(tempfile.mkdtemp(dir=export_dir.parent, prefix=f".{export_dir.name}-staging-"))
+    started = time.perf_counter()
     try:
+        logger.info("export: writing %s into %s", ", ".join(settings.formats), export_dir)
         files = exporter.write(plan, staging, settings)
+        logger.info("export: wrote %d file(s) in %.0f s; checking parity in each runtime", len(files), time.perf_counter() - started)
         parity = exporter.parity(plan, files)
         timed, inputs = exporter.timing(plan, files)
+        if timed:
+            logger.info("export: timing %d file(s) at batch 1, %d runs each", len(timed), settings.benchmark_runs)
         latency = benchmark(timed, inputs, runs=settings.benchmark_runs) if timed else []
         notes = exporter.notes(plan, settings)
 
@@ -107,6 +116,7 @@ def run_export(plan, export_dir, settings=None):
         if notes:
             atomic_write_text(staging / NOTES_FILE, notes + "\n")
         _replace_directory(staging, export_dir)
+        logger.info("export: done in %.0f s", time.perf_counter() - started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportReport(
