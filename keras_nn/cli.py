@@ -141,8 +141,11 @@ def _print_export_rows(report):
                 f"{timing['size_bytes'] / 1024:.1f}" if timing else "-",
             )
         )
+    samples = sorted({row["samples"] for row in report.parity if row.get("samples")})
+    # The parity check scores a sample of the test split, so its accuracy may differ from the run's test_accuracy.
+    scope = f" (scores on {', '.join(map(str, samples))} test examples)" if samples else ""
     _print_table(
-        f"export {report.export_dir}",
+        f"export {report.export_dir}{scope}",
         ["file", "runtime", "accuracy / mAP@0.5", "agreement", "max abs err", "median ms", "size KB"],
         rows,
     )

@@ -108,8 +108,9 @@ def test_a_corrupted_png_is_named_and_nothing_is_written(image_folder, tmp_path)
     output = tmp_path / "run"
     result, _ = keras_nn_command("train", "digits_cnn", "--data", f"dir:{data}", "--epochs", "1", "--output", output)
     assert result.returncode == 2, result.stderr
-    errors = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(errors) == 1 and errors[0].startswith("keras-nn: error:") and "3.png" in errors[0], result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("keras-nn: error:")]
+    assert len(errors) == 1 and "dog/3.png" in errors[0] and "data.skip_unreadable=true" in errors[0], result.stderr
+    assert "Traceback" not in result.stderr and not NATIVE_LOG_LINE.search(result.stderr)
     assert not output.exists()
 
 
@@ -120,3 +121,18 @@ def test_the_folder_summary_names_skipped_files(image_folder, caplog):
         bundle = load_dataset(f"dir:{image_folder}", batch_size=4)
     assert bundle.num_classes == 2 and sum(bundle.num_examples.values()) == 12
     assert caplog.messages == [f"dir:{image_folder}: 12 images in 2 classes, 1 files skipped: cat/notes.csv"]
+
+
+def test_unreadable_images_can_be_skipped_with_a_warning(image_folder, tmp_path, caplog):
+    import shutil
+
+    from keras_nn.data import load_dataset
+
+    data = tmp_path / "data"
+    shutil.copytree(image_folder, data)
+    (data / "dog" / "5.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with caplog.at_level(logging.INFO, logger="keras_nn"):
+        bundle = load_dataset(f"dir:{data}", batch_size=4, skip_unreadable=True)
+    assert sum(bundle.num_examples.values()) == 11
+    assert any(record.levelname == "WARNING" and "dog/5.png" in record.message for record in caplog.records)
+    assert caplog.messages[-1] == f"dir:{data}: 11 images in 2 classes, 2 files skipped: cat/notes.csv, dog/5.png"

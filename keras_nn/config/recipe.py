@@ -67,6 +67,9 @@ SCHEMA = {
         "shuffle_buffer": Field((int,), 10000, minimum=1),
         "timesteps": Field((int,), None, minimum=1),
         "label_column": Field((str,), "label"),
+        "skip_unreadable": Field(
+            (bool,), False, help="dir: images that cannot be decoded are left out with a warning, instead of stopping"
+        ),
     },
     "optimizer": {
         "name": Field((str,), "adam", choices=OPTIMIZERS),

@@ -141,15 +141,15 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
         )
     form = resolve_form(form, allowed, source)
     if form == "text":
-        found, kind = texts, "texts"
         skipped += [file.relative_to(root) for file, _ in images]
+        bundle = _text_folder(texts, class_names, form, opts, source=source)
+        found, kind = texts, "texts"
     else:
-        found, kind = images, "images"
         skipped += [file.relative_to(root) for file, _ in texts]
-    if form == "text":
-        bundle = _text_folder(found, class_names, form, opts, source=source)
-    else:
-        bundle = _image_folder(root, found, class_names, form, opts, source=source)
+        listed = set(images)
+        bundle = _image_folder(root, images, class_names, form, opts, source=source)  # may leave out unreadable ones
+        skipped += [file.relative_to(root) for file, _ in listed - set(images)]
+        found, kind = images, "images"
     logger.info(folder_summary(source, len(found), kind, len(class_names), skipped))
     return bundle
 
@@ -163,7 +163,7 @@ def folder_summary(source, count, kind, classes, skipped, shown=3):
     return line
 
 
-def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int, int, bool]:
+def _scan_images(root: Path, images: list, image_size, source: str, skip_unreadable=False) -> tuple[int, int, bool]:
     """Decodes every image once, so that a corrupted file stops the run before anything is written, by name.
 
     Returns:
@@ -171,15 +171,20 @@ def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int
     """
     first = None
     grayscale = True
-    for file, _ in images:
+    for file, label in list(images):
         try:
             with Image.open(file) as image:
                 width, height = image.size
                 mode = image.mode
                 image.load()  # the header can be whole while the pixel data is not (TensorFlow would fail mid-epoch)
         except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError; bad PNG chunks raise SyntaxError
+            if skip_unreadable:
+                logger.warning("%s: skipping %s, which cannot be decoded (%s)", source, file.relative_to(root), err)
+                images.remove((file, label))
+                continue
             raise DataError(
-                f"{source}: cannot read image {str(file)!r} ({err}); remove or replace it"
+                f"{source}: cannot read image {str(file)!r} ({err}); remove or replace it, or set "
+                "data.skip_unreadable=true to leave such files out"
             ) from None
         grayscale = grayscale and mode in GRAYSCALE_MODES
         if first is None:
@@ -195,7 +200,9 @@ def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int
 
 
 def _image_folder(root: Path, images: list, class_names: list[str], form: str, opts: LoadOptions, *, source):
-    height, width, grayscale = _scan_images(root, images, opts.image_size, source)
+    height, width, grayscale = _scan_images(root, images, opts.image_size, source, opts.skip_unreadable)
+    if not images:
+        raise DataError(f"{source}: none of the images in {str(root)!r} can be decoded; check the files")
     channels = 1 if grayscale else 3
     if form == "sequence" and channels != 1:
         raise ConfigError(

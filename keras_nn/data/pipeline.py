@@ -37,6 +37,8 @@ class LoadOptions:
         cache: cache the normalized examples in memory after the first pass.
         shuffle_buffer: size of the training shuffle buffer.
         normalize: scale pixels to float32 in [0, 1].
+        skip_unreadable: leave out (with a warning naming each) the files of a `dir:` folder that cannot be
+            decoded, instead of stopping.
     """
 
     batch_size: int = 32
@@ -47,6 +49,7 @@ class LoadOptions:
     cache: bool = True
     shuffle_buffer: int = 10000
     normalize: bool = True
+    skip_unreadable: bool = False
 
 
 def check_options(
@@ -59,12 +62,13 @@ def check_options(
     cache,
     shuffle_buffer,
     normalize,
+    skip_unreadable=False,
 ) -> LoadOptions:
     """Validates the generic `load_dataset` arguments and returns them as `LoadOptions`.
 
     Args:
         batch_size, image_size, validation_fraction, test_fraction, seed, cache, shuffle_buffer,
-        normalize: as given to `load_dataset`.
+        normalize, skip_unreadable: as given to `load_dataset`.
 
     Returns:
         A `LoadOptions` with `image_size` as a tuple of two ints (or None).
@@ -86,6 +90,7 @@ def check_options(
         cache=bool(cache),
         shuffle_buffer=_positive_int("shuffle_buffer", shuffle_buffer, example=10000),
         normalize=bool(normalize),
+        skip_unreadable=bool(skip_unreadable),
     )
 
 

@@ -49,6 +49,7 @@ def dataset_arguments(config):
         "data_dir": data["data_dir"],
         "label_column": data["label_column"],
         "timesteps": data["timesteps"],
+        "skip_unreadable": data["skip_unreadable"],
         **pipeline_arguments(config),
         **split_arguments(config),
     }
