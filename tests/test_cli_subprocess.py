@@ -38,7 +38,6 @@ def tiny_model(tmp_path_factory):
 
     path = tmp_path_factory.mktemp("tiny") / "model.keras"
     model = keras_nn.create_model("simple_cnn", num_classes=3, input_shape=(8, 8, 1), filters=[4], dense_units=4)
-    model.compile("adam", "sparse_categorical_crossentropy")
     model.save(path)
     assert isinstance(keras.saving.load_model(path), keras.Model)
     return path
