@@ -4,13 +4,15 @@
 >>> keras_nn.list_models()
 >>> model = keras_nn.create_model("simple_cnn", num_classes=10, input_shape=(8, 8, 1))
 
-The public names load on first use (PEP 562), so that `keras-nn --help` and `keras-nn list` answer without
-importing TensorFlow and the command can quiet TensorFlow's start-up log before it loads. Touching any of them
-loads all of them: losses and schedules register their serializable classes, so saved models compiled with
-them reload.
+Importing the package loads every subpackage, so that `keras.saving.load_model` finds keras-nn's layers,
+models, losses and schedules. The `keras-nn` command is the exception: there the public names load on first use
+(PEP 562), so that `keras-nn --help` and `keras-nn list` answer without importing TensorFlow and the command can
+quiet TensorFlow's start-up log before it loads.
 """
 
 import importlib
+import sys
+from pathlib import Path
 
 from keras_nn.version import __version__
 
@@ -32,3 +34,12 @@ def __getattr__(name):
 
 def __dir__():
     return sorted({*globals(), *__all__})
+
+
+def _started_as_the_command():
+    argv = getattr(sys, "argv", None) or [""]
+    return Path(argv[0]).name in ("keras-nn", "keras-nn.exe", "keras-nn-script.py")
+
+
+if not _started_as_the_command():
+    __getattr__("models")
