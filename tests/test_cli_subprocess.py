@@ -65,6 +65,8 @@ def test_export_is_quiet_follows_the_umask_and_a_partial_re_export_keeps_the_res
     result, _ = keras_nn_command("export", tiny_model, "--format", "tflite", "--output", export, umask=0o027)
     assert result.returncode == 0, result.stderr
     assert not NATIVE_LOG_LINE.search(result.stderr), result.stderr
+    progress = [re.split(r" in | into ", line)[0] for line in result.stderr.splitlines()]
+    assert progress == ["export: writing tflite", "export: wrote 1 file(s)", "export: done"], result.stderr
     assert stat.S_IMODE(export.stat().st_mode) == 0o750
     assert stat.S_IMODE((export / "model.tflite").stat().st_mode) == 0o640
 

@@ -171,7 +171,7 @@ def recipe_names():
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
-def recipe_summaries(width=100):
+def recipe_summaries(width=85):
     """`(name, description)` of every shipped recipe for `keras-nn list`, each description cut to `width` characters
     at a word boundary (the YAML file holds the whole of it)."""
     rows = []
