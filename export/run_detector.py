@@ -313,6 +313,10 @@ class FrameSink:
         parent = os.path.dirname(os.path.abspath(output))
         # Staged beside the output where its folder exists, so the final move is a rename on one file system.
         self._staging = tempfile.mkdtemp(prefix=".run_detector-", dir=parent if os.path.isdir(parent) else None)
+        # mkdtemp makes it owner-only; the folder of frames it becomes gets what a plain mkdir would give.
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(self._staging, 0o777 & ~mask)
         self._writer = None
         self._size = None
         self.frames = 0

@@ -4,9 +4,13 @@ Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and h
 """
 
 import argparse
+import contextlib
 import json
+import logging
 import os
+import re
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,8 +30,9 @@ def _split_list(text):
 def _console():
     from rich.console import Console
 
-    # Off a terminal rich assumes 80 columns and truncates; tables are meant to be read whole in logs.
-    return Console(width=None if sys.stdout.isatty() else 160)
+    # Off a terminal rich assumes 80 columns and truncates; tables are meant to be read whole in logs, in a width
+    # a log viewer shows. COLUMNS, when set, wins.
+    return Console(width=None if sys.stdout.isatty() or "COLUMNS" in os.environ else 120)
 
 
 def _print_table(title, columns, rows):
@@ -53,18 +58,13 @@ def _print_table(title, columns, rows):
 
 
 def cmd_list(args):
-    import keras_nn
-    from keras_nn.config import recipe_names
-    from keras_nn.data import list_datasets
-    from keras_nn.models import get_model_entry
+    # The catalog and the recipe files answer without TensorFlow; tests/test_catalog.py keeps the catalog true.
+    from keras_nn.catalog import DATASETS, MODELS
+    from keras_nn.config import recipe_summaries
 
-    _print_table(
-        "models",
-        ["name", "family", "description"],
-        [(n, get_model_entry(n).family, get_model_entry(n).description) for n in keras_nn.list_models()],
-    )
-    _print_table("recipes", ["name"], [(name,) for name in recipe_names()])
-    _print_table("data sets", ["name", "description"], list_datasets())
+    _print_table("models", ["name", "family", "description"], MODELS)
+    _print_table("recipes", ["name", "description"], recipe_summaries())
+    _print_table("data sets (--data)", ["name", "description"], DATASETS)
     return EXIT_OK
 
 
@@ -108,6 +108,9 @@ def cmd_train(args):
     _print_metrics(result.run_dir, result.metrics)
     if result.export is not None:
         _print_export_rows(result.export)
+    report = Path(result.run_dir) / "report.md"
+    if report.is_file():
+        print(f"report: {report}")
     return EXIT_OK
 
 
@@ -138,8 +141,11 @@ def _print_export_rows(report):
                 f"{timing['size_bytes'] / 1024:.1f}" if timing else "-",
             )
         )
+    samples = sorted({row["samples"] for row in report.parity if row.get("samples")})
+    # The parity check scores a sample of the test split, so its accuracy may differ from the run's test_accuracy.
+    scope = f" (scores on {', '.join(map(str, samples))} test examples)" if samples else ""
     _print_table(
-        f"export {report.export_dir}",
+        f"export {report.export_dir}{scope}",
         ["file", "runtime", "accuracy / mAP@0.5", "agreement", "max abs err", "median ms", "size KB"],
         rows,
     )
@@ -195,6 +201,8 @@ def cmd_export(args):
         )
     for path in report.files:
         print(f"wrote {path}")
+    for path in report.kept:
+        print(f"kept {path} from the earlier export (its format was not asked for)")
     if report.parity:
         _print_export_rows(report)
     return EXIT_OK
@@ -220,13 +228,23 @@ def cmd_bench(args):
         paths.insert(0, export_dir / SAVED_MODEL_DIR)
     if not paths:
         raise MissingPathError(f"{str(export_dir)!r} holds no .tflite, .onnx or {SAVED_MODEL_DIR}/ to time")
+    # A streaming file's input is one step; take the whole-input shape from another file when there is one.
+    whole = [p for p in paths if not is_streaming_model(str(p))] or paths
+    expected = [d if d > 0 else None for d in load_runner(whole[-1]).input_shape]
     if args.inputs:
         inputs = load_array(args.inputs, what="--inputs")
+        if inputs.ndim == len(expected) - 1:
+            inputs = inputs[None]
+        if inputs.ndim != len(expected) or any(e not in (None, g) for e, g in zip(expected[1:], inputs.shape[1:], strict=False)):
+            from keras_nn.errors import ShapeError
+
+            example = ", ".join("?" if d is None else str(d) for d in expected[1:])
+            raise ShapeError(
+                f"--inputs {args.inputs!r} has shape {inputs.shape}, but {whole[-1].name} takes batches of shape "
+                f"(N, {example}); give a .npy of that shape or leave --inputs out for random inputs"
+            )
     else:
-        # A streaming file's input is one step; take the whole-input shape from another file when there is one.
-        whole = [p for p in paths if not is_streaming_model(str(p))] or paths
-        shape = [d if d > 0 else 1 for d in load_runner(whole[-1]).input_shape]
-        inputs = np.random.default_rng(0).random(shape, dtype=np.float32)
+        inputs = np.random.default_rng(0).random([d or 1 for d in expected], dtype=np.float32)
     rows = benchmark(paths, inputs, runs=args.runs, num_threads=args.threads)
     baseline = rows[0]["median_ms"]
     _print_table(
@@ -323,6 +341,9 @@ def cmd_quickstart(args):
 def build_parser():
     parser = argparse.ArgumentParser(prog="keras-nn", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument(
+        "--verbose", action="store_true", help="also show TensorFlow's own log lines (start-up, devices, tf.data)"
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="models, recipes, embedded data sets").set_defaults(run=cmd_list)
@@ -334,9 +355,11 @@ def build_parser():
     train = commands.add_parser("train", help="train a recipe")
     train.add_argument("recipe", help="a recipe name (keras-nn list) or a .yaml path")
     train.add_argument("--set", action="append", metavar="KEY=VALUE", help="override a recipe key, e.g. training.epochs=3")
-    train.add_argument("--data", help="tfds:NAME | dir:PATH | embedded:NAME")
-    train.add_argument("--strategy", choices=STRATEGIES)
-    train.add_argument("--epochs", type=int)
+    train.add_argument(
+        "--data", help="embedded:NAME | generated:NAME | tfds:NAME | dir:PATH (the sources `keras-nn list` shows)"
+    )
+    train.add_argument("--strategy", choices=STRATEGIES, help="tf.distribute strategy (default: the recipe's, auto)")
+    train.add_argument("--epochs", type=int, help="training epochs (default: the recipe's)")
     train.add_argument("--output", help="run directory (default runs/RECIPE-TIMESTAMP)")
     train.add_argument("--mixed-precision", action="store_true", help="train in mixed_float16")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
@@ -370,8 +393,8 @@ def build_parser():
     bench = commands.add_parser("bench", help="batch-1 latency table of every exported file")
     bench.add_argument("export_dir")
     bench.add_argument("--inputs", help=".npy batch; its first example is timed (default: random)")
-    bench.add_argument("--runs", type=int, default=100)
-    bench.add_argument("--threads", type=int, default=None)
+    bench.add_argument("--runs", type=int, default=100, help="timed batch-1 runs per file, interleaved (default 100)")
+    bench.add_argument("--threads", type=int, default=None, help="CPU threads for each runtime (default: its own)")
     bench.add_argument("--json", help="also write the table as JSON here")
     bench.set_defaults(run=cmd_bench)
 
@@ -422,9 +445,78 @@ def build_parser():
     return parser
 
 
+# TensorFlow's C++ log below ERROR-and-fatal: its start-up notes (oneDNN, CUDA drivers, CPU features, cuInit on a
+# machine without a GPU), tf.data and session notes. `--verbose` leaves them on.
+QUIET_TENSORFLOW = {"TF_CPP_MIN_LOG_LEVEL": "3", "GRPC_VERBOSITY": "ERROR"}
+# What the native libraries print past those settings: absl's lines from before it reads them (`I0000 ... port.cc:153]
+# oneDNN ...`), the CPU-feature note's second line, cuInit's failure on a machine without a GPU, and TFLite's
+# XNNPACK note, which no setting of ai-edge-litert turns off.
+NATIVE_NOISE = re.compile(
+    r"WARNING: All log messages before absl::InitializeLog\(\) is called"
+    r"|[IW]\d{4} \S+ +\d+ [\w.]+:\d+\]"
+    r"|E\d{4} \S+ +\d+ cuda_\w+\.cc:\d+\] failed call to cuInit"
+    r"|To enable the following instructions: .* rebuild TensorFlow"
+    r"|INFO: Created TensorFlow Lite XNNPACK delegate for CPU"
+)
+
+
+@contextlib.contextmanager
+def quiet_native_logs():
+    """Drops the native libraries' log lines (`NATIVE_NOISE`) from the process's stderr; passes every other line.
+
+    The libraries write to file descriptor 2 directly, so the descriptor is pointed at a pipe that a thread reads
+    line by line; Python's own stderr, tracebacks and keras-nn's lines pass through unchanged.
+    """
+    for name, value in QUIET_TENSORFLOW.items():
+        os.environ.setdefault(name, value)
+    sys.stderr.flush()
+    terminal = os.dup(2)
+    reader, writer = os.pipe()
+    os.dup2(writer, 2)
+    os.close(writer)
+
+    # The thread gets its own copy of the terminal's descriptor: a quick command may end before it starts.
+    forwarded = os.dup(terminal)
+
+    def forward():
+        with os.fdopen(reader, "rb") as lines, os.fdopen(forwarded, "wb", buffering=0) as out:
+            for line in lines:
+                if not NATIVE_NOISE.match(line.decode(errors="replace")):
+                    out.write(line)
+
+    thread = threading.Thread(target=forward, name="keras-nn-stderr", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(terminal, 2)  # closes the pipe's last writer, so the thread reads to the end and stops
+        os.close(terminal)
+        thread.join(timeout=5)
+
+
+@contextlib.contextmanager
+def progress_lines():
+    """Shows keras-nn's own log (what a data folder held, each export phase, the strategy) on stderr, one line
+    each, while a command runs; stdout keeps the tables and results."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package = logging.getLogger("keras_nn")
+    level, propagate = package.level, package.propagate
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
+    # A library below (absl, TFDS) may give the root logger a handler of its own; the lines are shown once.
+    package.propagate = False
+    try:
+        yield
+    finally:
+        package.removeHandler(handler)
+        package.setLevel(level)
+        package.propagate = propagate
+
+
 def main(argv=None):
     """Entry point of the `keras-nn` command; returns the exit code."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter quiet
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
@@ -437,8 +529,10 @@ def main(argv=None):
         return EXIT_USAGE
     from keras_nn.errors import UsageError
 
+    quiet = contextlib.nullcontext() if args.verbose else quiet_native_logs()
     try:
-        return args.run(args)
+        with quiet, progress_lines():
+            return args.run(args)
     except UsageError as error:
         print(f"keras-nn: error: {error}", file=sys.stderr)
         return EXIT_USAGE

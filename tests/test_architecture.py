@@ -17,7 +17,7 @@ EDGE_KIT = ROOT / "export"
 # What each part of keras_nn may import (besides itself). Arrows point down: cli -> runs -> {training, export};
 # training reaches models, data, losses and viz; export reaches models and the edge kit; the shared bottom
 # (config, errors, files) is reachable from everywhere above it.
-BOTTOM = {"config", "errors", "files", "version"}
+BOTTOM = {"catalog", "config", "errors", "files", "version"}
 ALLOWED = {
     "cli": None,  # the top: anything
     "runs": {"training", "export", "data", "models", "layers", "samplers", "losses", "metrics", "schedules", "viz", "edge"},
@@ -35,6 +35,7 @@ ALLOWED = {
     "files": set(),
     "errors": set(),
     "version": set(),
+    "catalog": set(),
 }
 # The package's own __init__ makes the public API importable; it sits below the run layer.
 ROOT_ALLOWED = {"errors", "layers", "losses", "models", "schedules", "samplers", "version"}

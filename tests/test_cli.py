@@ -165,3 +165,25 @@ def test_the_command_line_speaks_the_shared_vocabularies():
     assert tuple(train["strategy"].choices) == STRATEGIES
     assert tuple(export["rnn_form"].choices) == TFLITE_RNN_FORMS
     assert ",".join(EXPORT_FORMATS) in export["format"].help and ",".join(QUANTIZE_MODES) in export["quantize"].help
+
+
+def test_predict_and_translate_answer_bad_inputs_in_one_line(capsys, trained_run, tmp_path):
+    wrong = tmp_path / "one.npy"
+    np.save(wrong, np.zeros((5, 5, 1), "float32"))  # one example, the wrong size: no batch dim in the message
+    code, _, err = run_cli(capsys, "predict", str(trained_run), str(wrong))
+    assert code == 2
+    assert_one_line_error(err, "shape (5, 5, 1)", "(8, 8, 1)")
+    text = tmp_path / "inputs.npy"
+    text.write_text("1,2,3\n")
+    code, _, err = run_cli(capsys, "predict", str(trained_run / "model.keras"), str(text))
+    assert code == 2
+    assert_one_line_error(err, "is not a .npy file", "numpy.save")
+    code, _, err = run_cli(capsys, "translate", str(trained_run), "hello")
+    assert code == 2
+    assert_one_line_error(err, "'classification' run", "keras-nn predict", "seq2seq or translation run")
+
+
+def test_a_misspelt_recipe_gets_did_you_mean(capsys):
+    code, _, err = run_cli(capsys, "train", "digits_cnm")
+    assert code == 2
+    assert_one_line_error(err, "unknown recipe 'digits_cnm'", "did you mean digits_cnn")

@@ -18,6 +18,7 @@ from keras_nn.config.recipe import (
     parse_override,
     read_recipe_file,
     recipe_names,
+    recipe_summaries,
 )
 from keras_nn.config.recipe import validate as validate_recipe
 from keras_nn.config.schema import ANY, OPEN, Field, defaults, validate_section
@@ -38,6 +39,7 @@ __all__ = [
     "parse_override",
     "read_recipe_file",
     "recipe_names",
+    "recipe_summaries",
     "validate_recipe",
     "validate_section",
     "vocabulary",

@@ -11,6 +11,7 @@ puts the two together (`keras_nn.runs.load_recipe`).
 """
 
 import copy
+import difflib
 import importlib.resources
 from pathlib import Path
 
@@ -66,6 +67,9 @@ SCHEMA = {
         "shuffle_buffer": Field((int,), 10000, minimum=1),
         "timesteps": Field((int,), None, minimum=1),
         "label_column": Field((str,), "label"),
+        "skip_unreadable": Field(
+            (bool,), False, help="dir: images that cannot be decoded are left out with a warning, instead of stopping"
+        ),
     },
     "optimizer": {
         "name": Field((str,), "adam", choices=OPTIMIZERS),
@@ -167,6 +171,18 @@ def recipe_names():
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
 
 
+def recipe_summaries(width=85):
+    """`(name, description)` of every shipped recipe for `keras-nn list`, each description cut to `width` characters
+    at a word boundary (the YAML file holds the whole of it)."""
+    rows = []
+    for name in recipe_names():
+        description = " ".join(str(read_recipe_file(name).get("description", "")).split())
+        if len(description) > width:
+            description = description[: width - 3].rsplit(" ", 1)[0].rstrip(",;:(") + "..."
+        rows.append((name, description))
+    return rows
+
+
 def read_recipe_file(name_or_path):
     """Reads a recipe by shipped name (`digits_cnn`) or YAML path, without validating it."""
     path = Path(name_or_path)
@@ -177,7 +193,11 @@ def read_recipe_file(name_or_path):
     elif name_or_path in recipe_names():
         text = (importlib.resources.files("keras_nn.recipes") / f"{name_or_path}.yaml").read_text()
     else:
-        raise ConfigError(f"unknown recipe {name_or_path!r}; give a .yaml path or one of: {', '.join(recipe_names())}")
+        close = difflib.get_close_matches(str(name_or_path), recipe_names(), n=3)
+        hint = f"did you mean {', '.join(close)}? " if close else ""
+        raise ConfigError(
+            f"unknown recipe {name_or_path!r}; {hint}give a .yaml path or one of: {', '.join(recipe_names())}"
+        )
     try:
         return yaml.safe_load(text) or {}
     except yaml.YAMLError as error:

@@ -14,6 +14,7 @@ an integer, so `10` comes after `9`).
 from __future__ import annotations
 
 import csv
+import logging
 import os
 import re
 from pathlib import Path
@@ -31,6 +32,8 @@ from keras_nn.data.pipeline import (
     split_examples,
 )
 from keras_nn.errors import ConfigError, DataError, MissingPathError
+
+logger = logging.getLogger(__name__)
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
 TEXT_EXTENSIONS = (".txt",)
@@ -115,7 +118,7 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
             f"sub-folder, e.g. {root / 'cat' / '1.png'} and {root / 'dog' / '2.png'}"
         )
     class_names = [d.name for d in class_dirs]
-    images, texts = [], []
+    images, texts, skipped = [], [], []
     for label, folder in enumerate(class_dirs):
         for file in visible_files(folder):
             suffix = file.suffix.lower()
@@ -123,6 +126,8 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
                 images.append((file, label))
             elif suffix in TEXT_EXTENSIONS:
                 texts.append((file, label))
+            else:
+                skipped.append(file.relative_to(root))
     if not images and not texts:
         raise DataError(
             f"{source}: the class folders of {str(root)!r} ({', '.join(class_names[:5])}) hold no image "
@@ -136,26 +141,50 @@ def _load_folder(root: Path, form: str, opts: LoadOptions, *, source: str):
         )
     form = resolve_form(form, allowed, source)
     if form == "text":
-        return _text_folder(texts, class_names, form, opts, source=source)
-    return _image_folder(root, images, class_names, form, opts, source=source)
+        skipped += [file.relative_to(root) for file, _ in images]
+        bundle = _text_folder(texts, class_names, form, opts, source=source)
+        found, kind = texts, "texts"
+    else:
+        skipped += [file.relative_to(root) for file, _ in texts]
+        listed = set(images)
+        bundle = _image_folder(root, images, class_names, form, opts, source=source)  # may leave out unreadable ones
+        skipped += [file.relative_to(root) for file, _ in listed - set(images)]
+        found, kind = images, "images"
+    logger.info(folder_summary(source, len(found), kind, len(class_names), skipped))
+    return bundle
 
 
-def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int, int, bool]:
-    """Reads every image header (not the pixels) for its size and mode.
+def folder_summary(source, count, kind, classes, skipped, shown=3):
+    """`dir:PATH: N images in K classes, M files skipped: a.csv, b.doc, ...` (the files it is not reading)."""
+    line = f"{source}: {count} {kind} in {classes} classes, {len(skipped)} files skipped"
+    if skipped:
+        names = ", ".join(str(name) for name in sorted(skipped)[:shown])
+        line += f": {names}{', ...' if len(skipped) > shown else ''}"
+    return line
+
+
+def _scan_images(root: Path, images: list, image_size, source: str, skip_unreadable=False) -> tuple[int, int, bool]:
+    """Decodes every image once, so that a corrupted file stops the run before anything is written, by name.
 
     Returns:
         `(height, width, grayscale)` of the first image; grayscale is True when every image is.
     """
     first = None
     grayscale = True
-    for file, _ in images:
+    for file, label in list(images):
         try:
             with Image.open(file) as image:
                 width, height = image.size
                 mode = image.mode
-        except OSError as err:  # PIL's UnidentifiedImageError is an OSError too.
+                image.load()  # the header can be whole while the pixel data is not (TensorFlow would fail mid-epoch)
+        except (OSError, SyntaxError, ValueError) as err:  # UnidentifiedImageError is an OSError; bad PNG chunks raise SyntaxError
+            if skip_unreadable:
+                logger.warning("%s: skipping %s, which cannot be decoded (%s)", source, file.relative_to(root), err)
+                images.remove((file, label))
+                continue
             raise DataError(
-                f"{source}: cannot read image {str(file)!r} ({err}); remove or replace it"
+                f"{source}: cannot read image {str(file)!r} ({err}); remove or replace it, or set "
+                "data.skip_unreadable=true to leave such files out"
             ) from None
         grayscale = grayscale and mode in GRAYSCALE_MODES
         if first is None:
@@ -171,7 +200,9 @@ def _scan_images(root: Path, images: list, image_size, source: str) -> tuple[int
 
 
 def _image_folder(root: Path, images: list, class_names: list[str], form: str, opts: LoadOptions, *, source):
-    height, width, grayscale = _scan_images(root, images, opts.image_size, source)
+    height, width, grayscale = _scan_images(root, images, opts.image_size, source, opts.skip_unreadable)
+    if not images:
+        raise DataError(f"{source}: none of the images in {str(root)!r} can be decoded; check the files")
     channels = 1 if grayscale else 3
     if form == "sequence" and channels != 1:
         raise ConfigError(

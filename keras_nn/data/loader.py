@@ -30,6 +30,7 @@ def load_dataset(
     normalize: bool = True,
     label_column: str = "label",
     timesteps: int | None = None,
+    skip_unreadable: bool = False,
 ) -> DatasetBundle:
     """Loads a data set as batched tf.data pipelines.
 
@@ -53,6 +54,8 @@ def load_dataset(
         label_column: label column of a .csv/.tsv file.
         timesteps: for a numeric .csv/.tsv file, reshape each row's F features to
             `(timesteps, F / timesteps)` (form `"sequence"`); ignored by other sources.
+        skip_unreadable: a `dir:` image folder's files that cannot be decoded are left out with a warning
+            naming each (default: the first one stops the load with `DataError`).
 
     Returns:
         A `DatasetBundle` with `train`, `validation`, `test` pipelines of `(x, y)` batches (y int32 ids)
@@ -84,6 +87,7 @@ def load_dataset(
         cache=cache,
         shuffle_buffer=shuffle_buffer,
         normalize=normalize,
+        skip_unreadable=skip_unreadable,
     )
     scheme, sep, rest = source.partition(":")
     scheme = scheme.lower()

@@ -37,6 +37,8 @@ class LoadOptions:
         cache: cache the normalized examples in memory after the first pass.
         shuffle_buffer: size of the training shuffle buffer.
         normalize: scale pixels to float32 in [0, 1].
+        skip_unreadable: leave out (with a warning naming each) the files of a `dir:` folder that cannot be
+            decoded, instead of stopping.
     """
 
     batch_size: int = 32
@@ -47,6 +49,7 @@ class LoadOptions:
     cache: bool = True
     shuffle_buffer: int = 10000
     normalize: bool = True
+    skip_unreadable: bool = False
 
 
 def check_options(
@@ -59,12 +62,13 @@ def check_options(
     cache,
     shuffle_buffer,
     normalize,
+    skip_unreadable=False,
 ) -> LoadOptions:
     """Validates the generic `load_dataset` arguments and returns them as `LoadOptions`.
 
     Args:
         batch_size, image_size, validation_fraction, test_fraction, seed, cache, shuffle_buffer,
-        normalize: as given to `load_dataset`.
+        normalize, skip_unreadable: as given to `load_dataset`.
 
     Returns:
         A `LoadOptions` with `image_size` as a tuple of two ints (or None).
@@ -86,6 +90,7 @@ def check_options(
         cache=bool(cache),
         shuffle_buffer=_positive_int("shuffle_buffer", shuffle_buffer, example=10000),
         normalize=bool(normalize),
+        skip_unreadable=bool(skip_unreadable),
     )
 
 
@@ -282,10 +287,21 @@ def batch_train(ds: tf.data.Dataset, opts: LoadOptions) -> tf.data.Dataset:
 
 
 def batch_eval(ds: tf.data.Dataset, opts: LoadOptions) -> tf.data.Dataset:
-    """cache -> batch -> prefetch, in a fixed order."""
-    if opts.cache:
-        ds = ds.cache()
-    return ds.batch(opts.batch_size).prefetch(AUTOTUNE)
+    """cache -> batch -> prefetch, in a fixed order; the cache filled at once (`filled`)."""
+    if not opts.cache:
+        return ds.batch(opts.batch_size).prefetch(AUTOTUNE)
+    return filled(ds.cache().batch(opts.batch_size).prefetch(AUTOTUNE))
+
+
+def filled(ds: tf.data.Dataset) -> tf.data.Dataset:
+    """Reads a cached evaluation pipeline through once, so its cache is complete before Keras reads it.
+
+    Under a tf.distribute strategy Keras stops an evaluation after the known number of batches and drops the
+    iterator before it reaches the end; tf.data then throws the partial cache away (and logs
+    "The calling iterator did not fully read the dataset being cached") on every evaluation.
+    """
+    ds.reduce(np.int64(0), lambda count, _: count + 1)
+    return ds
 
 
 def batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, cache):
@@ -297,7 +313,8 @@ def batch_examples(examples, split, batch_size, shuffle, seed, shuffle_buffer, c
         ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
-    return ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    return filled(ds) if cache and not shuffle else ds
 
 
 def cardinality(ds: tf.data.Dataset, fallback: int = -1) -> int:

@@ -2,8 +2,6 @@
 
 import dataclasses
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 from keras_nn.config.vocabulary import ONNX_RNN_FORMS
@@ -15,6 +13,7 @@ from keras_nn.export.signature import (
     input_spec,
     model_input_signature,
 )
+from keras_nn.files import atomic_write_bytes
 
 DEFAULT_OPSET = 17
 
@@ -84,11 +83,7 @@ def convert_onnx(model, path, opset=None, batch_size=None, rnn_form="auto"):
         )
     except Exception as error:  # tf2onnx raises many types from its rewriters and handlers
         raise ExportError(f"ONNX conversion of {model.name!r} failed: {error}") from error
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".onnx-", suffix=".onnx", delete=False
-    ) as staged:
-        staged.write(model_proto.SerializeToString())
-    os.replace(staged.name, path)
+    atomic_write_bytes(path, model_proto.SerializeToString())
     return ONNXExport(path, form, batch_size, [record.as_dict() for record in forms.records()])
 
 

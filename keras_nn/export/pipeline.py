@@ -7,26 +7,31 @@ greedy decoder, a translator), and then, the same for all of them:
 2. writes every file into a staging folder beside `export_dir`;
 3. checks parity of each file in its runtime and times the files at batch 1;
 4. writes `parity.json`, `latency.json` and, where the exporter has something to say, `NOTES.md`;
-5. moves the staging folder into place, replacing the earlier export only now. A failure in any step leaves
-   the earlier export as it was and no staging folder behind.
+5. copies in the earlier export's files of the formats not asked for this time (with their parity and latency
+   rows), then moves the staging folder into place, replacing the earlier export only now. A failure in any
+   step leaves the earlier export as it was and no staging folder behind.
 
 It returns one `ExportReport` whatever the exporter.
 """
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.vocabulary import EXPORT_FORMATS, QUANTIZE_MODES
-from keras_nn.edge.contract import LATENCY_FILE, NOTES_FILE, PARITY_FILE
+from keras_nn.edge.contract import LATENCY_FILE, NOTES_FILE, PARITY_FILE, format_of
 from keras_nn.export.benchmark import benchmark
 from keras_nn.export.exporters import exporter_for
 from keras_nn.export.report import ExportReport
 from keras_nn.export.settings import ExportSettings
-from keras_nn.files import atomic_write_text
+from keras_nn.files import atomic_write_text, give_default_mode
+
+logger = logging.getLogger(__name__)
 
 
 def _replace_directory(staging, destination):
@@ -46,6 +51,31 @@ def _replace_directory(staging, destination):
         shutil.rmtree(previous, ignore_errors=True)
 
 
+def _keep_other_formats(export_dir, staging, settings, parity, latency):
+    """Copies into `staging` the earlier export's files of the formats this export was not asked for, with their
+    parity and latency rows, so that `--format onnx` does not delete the SavedModel and the TFLite files.
+
+    A format asked for is replaced whole (every TFLite variant with `tflite`). Returns the names kept.
+    """
+    if not export_dir.is_dir():
+        return []
+    kept = []
+    for path in sorted(export_dir.iterdir()):
+        family = format_of(path).split("-")[0]
+        if family not in EXPORT_FORMATS or family in settings.formats or (staging / path.name).exists():
+            continue
+        if path.is_dir():
+            shutil.copytree(path, staging / path.name)
+        else:
+            shutil.copy2(path, staging / path.name)
+        kept.append(path.name)
+    for rows, name in ((parity, PARITY_FILE), (latency, LATENCY_FILE)):
+        earlier = export_dir / name
+        if kept and earlier.is_file():
+            rows += [row for row in json.loads(earlier.read_text()) if Path(row["path"]).name in kept]
+    return kept
+
+
 def run_export(plan, export_dir, settings=None):
     """Exports a plan of `keras_nn.config.export_plan` into `export_dir` through the staged pipeline.
 
@@ -62,11 +92,18 @@ def run_export(plan, export_dir, settings=None):
     exporter.check(plan, settings)
     export_dir = Path(export_dir)
     export_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=export_dir.parent, prefix=f".{export_dir.name}-staging-"))
+    staging = give_default_mode(tempfile.mkdtemp(dir=export_dir.parent, prefix=f".{export_dir.name}-staging-"))
+    started = time.perf_counter()
     try:
+        logger.info("export: writing %s into %s", ", ".join(settings.formats), export_dir)
         files = exporter.write(plan, staging, settings)
+        logger.info("export: wrote %d file(s) in %.0f s", len(files), time.perf_counter() - started)
         parity = exporter.parity(plan, files)
+        if parity:
+            logger.info("export: checked parity of %d file(s) in their runtimes (%.0f s)", len(parity), time.perf_counter() - started)
         timed, inputs = exporter.timing(plan, files)
+        if timed:
+            logger.info("export: timing %d file(s) at batch 1, %d runs each", len(timed), settings.benchmark_runs)
         latency = benchmark(timed, inputs, runs=settings.benchmark_runs) if timed else []
         notes = exporter.notes(plan, settings)
 
@@ -75,11 +112,13 @@ def run_export(plan, export_dir, settings=None):
 
         for row in [*parity, *latency]:
             row["path"] = final(row["path"])
+        kept = _keep_other_formats(export_dir, staging, settings, parity, latency)
         atomic_write_text(staging / PARITY_FILE, json.dumps(parity, indent=2))
         atomic_write_text(staging / LATENCY_FILE, json.dumps(latency, indent=2))
         if notes:
             atomic_write_text(staging / NOTES_FILE, notes + "\n")
         _replace_directory(staging, export_dir)
+        logger.info("export: done in %.0f s", time.perf_counter() - started)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return ExportReport(
@@ -89,6 +128,7 @@ def run_export(plan, export_dir, settings=None):
         latency=latency,
         forms={file.path.name: file.forms for file in files if file.forms is not None},
         notes=notes,
+        kept=[export_dir / name for name in kept],
     )
 
 

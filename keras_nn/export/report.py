@@ -17,6 +17,7 @@ class ExportReport:
             in `latency.json`.
         forms: file name -> how its recurrent layers were exported (`rnn_form` and, per layer, the form it took);
             parity rows carry the same keys.
+        kept: the earlier export's files of formats not asked for this time, left in place.
         notes: what `NOTES.md` says about the files (empty when the files need no note).
     """
 
@@ -26,6 +27,7 @@ class ExportReport:
     latency: list
     forms: dict = dataclasses.field(default_factory=dict)
     notes: str = ""
+    kept: list = dataclasses.field(default_factory=list)
 
     def rows(self):
         """One dict per file joining parity and latency, in export order (for tables)."""

@@ -31,6 +31,7 @@ from keras_nn.export.rnn_forms import (
     is_recurrent_layer,
     recurrent_layers,
 )
+from keras_nn.files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -317,9 +318,5 @@ def to_streaming_onnx(model, path, batch_size=None, opset=None, check=True):
         raise ExportError(f"ONNX conversion of the step model of {model.name!r} failed: {error}") from error
     # The function returns a dict: its outputs come in sorted key order ("new_state_00" < ... < "output").
     _rename_onnx_outputs(model_proto, sorted(step_model.output))
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".onnx-", suffix=".onnx", delete=False
-    ) as staged:
-        staged.write(model_proto.SerializeToString())
-    os.replace(staged.name, path)
+    atomic_write_bytes(path, model_proto.SerializeToString())
     return path

@@ -24,6 +24,7 @@ from keras_nn.export.rnn_forms import (
 )
 from keras_nn.export.savedmodel import to_saved_model
 from keras_nn.export.signature import check_inputs, has_recurrent_layers, model_input_signature
+from keras_nn.files import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -262,11 +263,7 @@ def convert_tflite(
     flatbuffer, layers = _convert(
         model, form, batch_size, quantize, representative_data, representative_samples, io_dtype
     )
-    with tempfile.NamedTemporaryFile(
-        dir=path.parent, prefix=".tflite-", suffix=".tflite", delete=False
-    ) as staged:
-        staged.write(flatbuffer)
-    os.replace(staged.name, path)
+    atomic_write_bytes(path, flatbuffer)
     return TFLiteExport(path, form, batch_size, layers, timings)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_nn.errors import DataError, MissingPathError
+from keras_nn.errors import DataError, MissingPathError, ShapeError
 from keras_nn.export.signature import check_inputs
 from keras_nn.runs.load import load_model_file, open_run
 from keras_nn.runs.run_directory import RunDirectory
@@ -17,6 +17,9 @@ def load_array(path, what="input"):
     """A `.npy` array, with a one-line error for a missing or unreadable file."""
     if not Path(path).is_file():
         raise MissingPathError(f"{what} file {str(path)!r} does not exist")
+    with open(path, "rb") as handle:
+        if handle.read(6) != b"\x93NUMPY":
+            raise DataError(f"{what} file {str(path)!r} is not a .npy file; write one with numpy.save(path, array)")
     try:
         return np.load(path, allow_pickle=False)
     except ValueError as error:
@@ -31,10 +34,17 @@ def predict_array(source, inputs):
     """
     source = Path(source)
     model = load_model_file(RunDirectory(source).model if source.is_dir() else source)
-    inputs = np.asarray(inputs)
-    if inputs.ndim == len(model.inputs[0].shape) - 1:
-        inputs = inputs[None]
-    return np.asarray(model.predict(check_inputs(model, inputs), verbose=0))
+    given = np.asarray(inputs)
+    single = given.ndim == len(model.inputs[0].shape) - 1
+    try:
+        inputs = check_inputs(model, given[None] if single else given)
+    except ShapeError:
+        example = tuple("?" if d is None else d for d in model.inputs[0].shape[1:])
+        raise ShapeError(
+            f"input has shape {given.shape}, but model {model.name!r} takes one example of shape {example} or a "
+            f"batch of shape (N, {', '.join(map(str, example))}); reshape the data to match"
+        ) from None
+    return np.asarray(model.predict(inputs, verbose=0))
 
 
 def predict_texts(run_dir, texts, beam_width=None, attention_png=None):

@@ -17,7 +17,7 @@ from keras_nn.data.detection.records import (
     split_records,
 )
 from keras_nn.data.detection.scenes import DEFAULT_IMAGE_SIZE, SCENE_COUNTS, SHAPE_CLASSES, generate_scenes
-from keras_nn.data.pipeline import check_image_size, check_options, is_int
+from keras_nn.data.pipeline import check_image_size, check_options, filled, is_int
 from keras_nn.errors import ConfigError, UnknownDatasetError
 
 #: The detection sources: scheme -> what follows it.
@@ -213,6 +213,6 @@ def _train_pipeline(ds, opts, augment_options, *, cache=False, uint8=False):
 def _eval_pipeline(ds, opts, *, cache):
     if ds is None:
         return None
-    if cache:
-        ds = ds.cache()
-    return ds.batch(opts.batch_size).prefetch(tf.data.AUTOTUNE)
+    if not cache:
+        return ds.batch(opts.batch_size).prefetch(tf.data.AUTOTUNE)
+    return filled(ds.cache().batch(opts.batch_size).prefetch(tf.data.AUTOTUNE))

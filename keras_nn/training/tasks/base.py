@@ -49,6 +49,7 @@ def dataset_arguments(config):
         "data_dir": data["data_dir"],
         "label_column": data["label_column"],
         "timesteps": data["timesteps"],
+        "skip_unreadable": data["skip_unreadable"],
         **pipeline_arguments(config),
         **split_arguments(config),
     }
@@ -173,6 +174,7 @@ class Task:
         Tasks whose models read numbers take `.npy` inputs instead; they keep this default.
         """
         raise ConfigError(
-            f"run {str(run.root)!r} is a {self.name!r} run, which takes .npy inputs, not text; give a .npy file"
+            f"run {str(run.root)!r} is a {self.name!r} run, whose model reads arrays, not text: use `keras-nn "
+            f"predict {run.root} INPUTS.npy` (translate takes a seq2seq or translation run)"
         )
 
