@@ -60,6 +60,7 @@ MODELS = (('alexnet', 'cnn', 'AlexNet, torchvision layout (64-192-384-256-256, 2
 DATASETS = (('embedded:digits', '8x8 handwritten digits, 1797 images, 10 classes (scikit-learn; no download)'),
  ('tfds:NAME', 'any TensorFlow Datasets name, e.g. tfds:mnist, tfds:cifar10 (downloaded to data_dir)'),
  ('dir:PATH', 'a folder of class sub-folders of images or .txt files, or a .csv/.tsv file with a label column'),
+ ('generated:acceptability', 'sentences of that grammar labelled acceptable or with one corruption, CoLA-like (BERT fine-tuning; synthetic)'),
  ('generated:date_fields', 'the characters of written dates tagged YEAR/MONTH/DAY/WEEKDAY/O (tagging; synthetic)'),
  ('generated:dates', 'dates in Korean and mixed formats -> ISO dates (seq2seq; synthetic)'),
  ('generated:ko_en', 'Korean -> English sentences: numbers, dates, times, templated sentences (translation; synthetic)'),

@@ -110,6 +110,8 @@ GENERATED_SOURCES = {
     "dates": "dates in Korean and mixed formats -> ISO dates (seq2seq; synthetic)",
     "date_fields": "the characters of written dates tagged YEAR/MONTH/DAY/WEEKDAY/O (tagging; synthetic)",
     "sentences": "English-like sentences from a small grammar with agreement across words (language models; synthetic)",
+    "acceptability": "sentences of that grammar labelled acceptable or with one corruption, CoLA-like (BERT "
+    "fine-tuning; synthetic)",
     "sine": "noisy daily + weekly sine with a linear trend, hourly steps (forecasting; synthetic)",
     "ko_en": "Korean -> English sentences: numbers, dates, times, templated sentences (translation; synthetic)",
 }
