@@ -1,5 +1,7 @@
 """The `keras-nn` command: exit codes, one-line errors, and nothing half-written on bad input."""
 
+import contextlib
+import io
 import json
 import subprocess
 import sys
@@ -29,10 +31,23 @@ def assert_one_line_error(err, *fragments):
 
 
 @pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
+def trained_run_and_output(tmp_path_factory):
     run = tmp_path_factory.mktemp("cli") / "run"
-    assert main(["train", "digits_cnn", *FAST, "--output", str(run)]) == 0
-    return run
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["train", "digits_cnn", *FAST, "--output", str(run)]) == 0
+    return run, printed.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained_run(trained_run_and_output):
+    return trained_run_and_output[0]
+
+
+def test_train_says_where_the_report_is(trained_run_and_output):
+    run, printed = trained_run_and_output
+    assert f"report: {run / 'report.md'}" in printed.splitlines()
+    assert (run / "report.md").is_file()
 
 
 def test_list_shows_models_recipes_and_data(capsys):

@@ -137,3 +137,17 @@ def test_unreadable_images_can_be_skipped_with_a_warning(image_folder, tmp_path,
     assert sum(bundle.num_examples.values()) == 11
     assert any(record.levelname == "WARNING" and "dog/5.png" in record.message for record in caplog.records)
     assert caplog.messages[-1] == f"dir:{data}: 11 images in 2 classes, 2 files skipped: cat/notes.csv, dog/5.png"
+
+
+def test_help_texts_name_every_command_and_explain_every_option():
+    top, _ = keras_nn_command("--help")
+    for command in ("list", "quickstart", "train", "evaluate", "export", "bench", "predict", "translate", "detect",
+                    "generate"):
+        assert re.search(rf"^\s+{command}\b", top.stdout, re.M), command  # listed with its one-line help
+    assert "translate" in top.stdout.split("positional arguments")[0]  # the description names it too
+    train, _ = keras_nn_command("train", "--help")
+    assert "generated:NAME" in train.stdout and "keras-nn list" in train.stdout  # --data
+    assert re.search(r"--epochs EPOCHS\s+training epochs", train.stdout)
+    assert re.search(r"--strategy \{auto,[\w,]+\}\s+tf.distribute strategy", train.stdout)
+    bench, _ = keras_nn_command("bench", "--help")
+    assert re.search(r"--runs RUNS\s+\S", bench.stdout) and re.search(r"--threads THREADS\s+\S", bench.stdout)
