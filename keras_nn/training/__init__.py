@@ -4,7 +4,7 @@ describes what its run exports (`Task.export_plan`) and `keras_nn.runs` hands th
 
 from keras_nn.training.optimizers import build_optimizer
 from keras_nn.training.pretraining import pretrain_greedily
-from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name
+from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name, strategy_label
 from keras_nn.training.tasks import (
     TASKS,
     Task,
@@ -28,6 +28,7 @@ __all__ = [
     "pretrain_greedily",
     "register_task",
     "resolve_strategy_name",
+    "strategy_label",
     "resolve_task_options",
     "train",
 ]

@@ -21,7 +21,8 @@ def _worker_count():
 
 def resolve_strategy_name(name="auto"):
     """The concrete strategy `auto` stands for here: several workers in TF_CONFIG -> `multi_worker`,
-    more than one local GPU -> `mirrored`, else `one_device` (the GPU if there is one, else the CPU).
+    more than one local GPU -> `mirrored`, else `one_device` (the GPU if there is one, else the CPU, where
+    `get_strategy` gives TensorFlow's default strategy).
     TPUs are only used when asked for, because finding one needs a cluster resolver round trip."""
     if name not in STRATEGIES:
         raise ConfigError(f"strategy {name!r} is not known; choose one of: {', '.join(STRATEGIES)}")
@@ -45,9 +46,13 @@ def get_strategy(name="auto"):
         A `tf.distribute.Strategy`. Build and compile the model inside `strategy.scope()`.
     """
     name = resolve_strategy_name(name)
-    if name == "one_device":
-        device = "/gpu:0" if tf.config.list_physical_devices("GPU") else "/cpu:0"
-        strategy = tf.distribute.OneDeviceStrategy(device)
+    if name == "one_device" and not tf.config.list_physical_devices("GPU"):
+        # On a machine whose one device is the CPU, TensorFlow's default strategy places everything where
+        # OneDeviceStrategy("/cpu:0") would, and skips its input pipeline, whose GeneratorDataset makes tf.data log
+        # "will not be optimized" at every epoch (a plain Keras fit under OneDeviceStrategy("/cpu:0") logs it too).
+        strategy = tf.distribute.get_strategy()
+    elif name == "one_device":
+        strategy = tf.distribute.OneDeviceStrategy("/gpu:0")
     elif name == "mirrored":
         strategy = tf.distribute.MirroredStrategy()
     elif name == "multi_worker":
@@ -63,8 +68,14 @@ def get_strategy(name="auto"):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         strategy = tf.distribute.TPUStrategy(resolver)
-    logger.info("training with %s over %d replica(s)", type(strategy).__name__, strategy.num_replicas_in_sync)
+    logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
     return strategy
+
+
+def strategy_label(strategy):
+    """The strategy's class name, `DefaultStrategy` for TensorFlow's default (no distribution: one CPU)."""
+    name = type(strategy).__name__
+    return "DefaultStrategy" if name == "_DefaultDistributionStrategy" else name
 
 
 def is_chief(strategy):

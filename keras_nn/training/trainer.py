@@ -19,7 +19,7 @@ import keras
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.files import atomic_write_text, save_model
 from keras_nn.training.callbacks import standard_callbacks, tidy_history
-from keras_nn.training.strategy import get_strategy, is_chief
+from keras_nn.training.strategy import get_strategy, is_chief, strategy_label
 from keras_nn.training.tasks import create_task
 from keras_nn.viz import plot_history
 
@@ -97,7 +97,7 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
             epochs_trained=len(history.epoch),
             train_seconds=round(train_seconds, 2),
             num_parameters=int(model.count_params()),
-            strategy=type(strategy).__name__,
+            strategy=strategy_label(strategy),
             replicas=int(strategy.num_replicas_in_sync),
         )
         save_model(model, run.model)

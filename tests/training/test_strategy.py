@@ -3,9 +3,10 @@
 import json
 
 import pytest
+import tensorflow as tf
 
 from keras_nn.errors import ConfigError
-from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name
+from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name, strategy_label
 
 
 def test_strategy_resolution(monkeypatch):
@@ -25,6 +26,10 @@ def test_one_device_and_mirrored_strategies_build_here(monkeypatch):
     monkeypatch.delenv("TF_CONFIG", raising=False)
     one = get_strategy("one_device")
     assert one.num_replicas_in_sync == 1 and is_chief(one)
+    # No GPU here: TensorFlow's default strategy, not OneDeviceStrategy("/cpu:0") (whose input pipeline logs a
+    # GeneratorDataset warning every epoch).
+    if not tf.config.list_physical_devices("GPU"):
+        assert one is tf.distribute.get_strategy() and strategy_label(one) == "DefaultStrategy"
     mirrored = get_strategy("mirrored")  # falls back to the CPU as its one replica
     assert mirrored.num_replicas_in_sync >= 1
     with pytest.raises(ConfigError, match="needs TF_CONFIG"):
