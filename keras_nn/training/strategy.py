@@ -1,7 +1,6 @@
 """Picks the `tf.distribute` strategy a run trains under, from `--strategy` and the hardware present."""
 
 import json
-import logging
 import os
 
 import tensorflow as tf
@@ -9,7 +8,6 @@ import tensorflow as tf
 from keras_nn.config.vocabulary import STRATEGIES
 from keras_nn.errors import ConfigError
 
-logger = logging.getLogger(__name__)
 
 def _worker_count():
     try:
@@ -68,7 +66,6 @@ def get_strategy(name="auto"):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
         strategy = tf.distribute.TPUStrategy(resolver)
-    logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
     return strategy
 
 

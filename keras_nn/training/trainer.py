@@ -81,6 +81,8 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
 
         if verbose == "auto":
             verbose = 1 if sys.stdout.isatty() else 2
+        # Said once the data and the model are checked: a bad input stays one line.
+        logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
         started = time.perf_counter()
         history = task.fit(
             model, bundle, config, callbacks=[*standard_callbacks(writes, training, resume), *callbacks], verbose=verbose
