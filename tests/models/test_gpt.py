@@ -69,14 +69,12 @@ def test_cached_generation_equals_uncached():
     model = tiny()
     prompt = TOKENS[:, :4]
     # The cached path samples inside one compiled loop (float32), the uncached one in NumPy (float64), from the
-    # same Gumbel noise: every setting gives the same tokens.
+    # same Gumbel noise: every setting gives the same tokens (each setting compiles its own loop, so a few).
     settings = (
-        {"temperature": 0.0},
         {"top_k": 1},
         {"top_k": 5, "seed": 3},
         {"top_p": 0.8, "seed": 5},
         {"temperature": 0.7, "top_k": 6, "top_p": 0.9, "seed": 2},
-        {"temperature": 1.5, "seed": 8},
     )
     for options in settings:
         cached = model.generate(prompt, max_new_tokens=10, **options)
