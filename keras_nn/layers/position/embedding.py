@@ -21,11 +21,14 @@ class PositionEmbedding(keras.layers.Layer):
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
-        inputs: `[batch, T, d]` (or `[T, d]`) embeddings; only their shape and dtype are used.
+        inputs: `[batch, T, d]` (or `[T, d]`) embeddings (or any tensor of that shape); only the shape is used.
         start_index: position of the first step (an int or a scalar tensor), for cached decoding.
+        positions: `[T]` or `[batch, T]` int positions to look up instead of `start_index ...` (keras-hub's
+            argument: packed or left-padded sequences whose positions do not start at 0).
 
     Returns:
-        Rows `start_index ... start_index + T - 1` of the table, broadcast to the shape of `inputs`.
+        Rows `start_index ... start_index + T - 1` (or `positions`) of the table, in the layer's compute dtype
+        (as keras-hub's; integer `inputs` still get float rows), broadcast to the shape of `inputs`.
 
     Example:
     >>> embedded = keras.layers.Embedding(100, 16)(token_ids)
@@ -49,7 +52,12 @@ class PositionEmbedding(keras.layers.Layer):
             shape=(self.sequence_length, width), initializer=self.initializer, name="embeddings"
         )
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, positions=None):
+        shape = ops.shape(inputs)
+        table = ops.cast(ops.convert_to_tensor(self.embeddings), self.compute_dtype)
+        if positions is not None:
+            # [T] or [batch, T] rows; broadcast like the slice below.
+            return ops.broadcast_to(ops.take(table, ops.cast(positions, "int32"), axis=0), shape)
         length = inputs.shape[-2]
         if (
             length is not None
@@ -61,11 +69,8 @@ class PositionEmbedding(keras.layers.Layer):
                 f"sequence_length={self.sequence_length}; shorten the input or build with a larger "
                 "sequence_length"
             )
-        shape = ops.shape(inputs)
-        rows = ops.slice(
-            ops.convert_to_tensor(self.embeddings), (start_index, 0), (shape[-2], self.embeddings.shape[-1])
-        )
-        return ops.broadcast_to(ops.cast(rows, inputs.dtype), shape)
+        rows = ops.slice(table, (start_index, 0), (shape[-2], self.embeddings.shape[-1]))
+        return ops.broadcast_to(rows, shape)
 
     def get_config(self):
         return {

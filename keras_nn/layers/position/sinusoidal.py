@@ -31,11 +31,13 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
-        inputs: `[batch, T, d]` (or `[T, d]`) embeddings; only their shape and dtype are used.
+        inputs: `[batch, T, d]` (or `[T, d]`) embeddings (or any tensor of that shape); only the shape is used.
         start_index: position of the first step (an int or a scalar tensor), for cached decoding.
+        positions: `[T]` or `[batch, T]` positions to encode instead of `start_index ...` (keras-hub's argument).
 
     Returns:
-        The encoding of positions `start_index ... start_index + T - 1`, broadcast to the shape of `inputs`.
+        The encoding of positions `start_index ... start_index + T - 1` (or `positions`), in the layer's compute
+        dtype (as keras-hub's; integer `inputs` still get the float encoding), broadcast to the shape of `inputs`.
 
     Example:
     >>> embedded = keras.layers.Embedding(100, 16)(token_ids)
@@ -52,7 +54,7 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
             raise ConfigError(f"SinusoidalPositionEncoding: max_wavelength={max_wavelength!r} must be > 1")
         self.max_wavelength = max_wavelength
 
-    def call(self, inputs, start_index=0):
+    def call(self, inputs, start_index=0, positions=None):
         width = known_width(type(self).__name__, inputs.shape)
         shape = ops.shape(inputs)
         features = np.arange(width)
@@ -60,10 +62,12 @@ class SinusoidalPositionEncoding(keras.layers.Layer):
         frequencies = np.power(float(self.max_wavelength), -(features - features % 2) / width).astype(
             "float32"
         )
-        positions = ops.cast(ops.arange(shape[-2]), "float32") + ops.cast(start_index, "float32")
-        angles = ops.expand_dims(positions, 1) * ops.expand_dims(ops.convert_to_tensor(frequencies), 0)
+        if positions is None:
+            positions = ops.cast(ops.arange(shape[-2]), "float32") + ops.cast(start_index, "float32")
+        # [..., T, 1] * [d]: one row of angles per position, batched when `positions` is.
+        angles = ops.expand_dims(ops.cast(positions, "float32"), -1) * ops.convert_to_tensor(frequencies)
         encoding = ops.where(ops.convert_to_tensor(features % 2 == 0), ops.sin(angles), ops.cos(angles))
-        return ops.broadcast_to(ops.cast(encoding, inputs.dtype), shape)
+        return ops.broadcast_to(ops.cast(encoding, self.compute_dtype), shape)
 
     def get_config(self):
         return {**super().get_config(), "max_wavelength": self.max_wavelength}

@@ -119,6 +119,13 @@ class TransformerDecoderBlock(TransformerBlock):
         return_attention_scores=False,
         training=None,
     ):
+        if not self.cross_attention and (encoder_outputs is not None or cross_attention_cache is not None):
+            # keras-hub's TransformerDecoder raises too: dropping the encoder silently would hide a wrong model.
+            raise ConfigError(
+                f"TransformerDecoderBlock {self.name!r} was built with cross_attention=False but was called with "
+                "encoder outputs or a cross-attention cache; build it with cross_attention=True, or call it with "
+                "the decoder inputs alone"
+            )
         caching = self_attention_cache is not None or cross_attention_cache is not None
 
         def self_attend(h):

@@ -45,3 +45,17 @@ def test_sinusoidal_encoding_shared_checks():
         return keras.Model(inputs, keras.layers.Dense(6)(x))
 
     run_model_test(build, INPUTS, expected_output_shape=(2, 7, 6))
+
+
+def test_integer_inputs_and_positions():
+    """As keras-hub's `SinusoidalPositionEncoding`: the encoding is in the compute dtype whatever the inputs' dtype
+    (integer inputs used to give all zeros), and `positions=` (`[T]` or `[batch, T]`) encodes those positions."""
+    layer = SinusoidalPositionEncoding()
+    as_ints = layer(np.zeros((2, 7, 6), "int32"))
+    assert keras.backend.standardize_dtype(as_ints.dtype) == "float32"
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(as_ints)[0], paper_encoding(7, 6), atol=2e-5)
+    positions = np.array([[3, 4, 5, 6, 7, 8, 9], [0, 0, 0, 1, 2, 3, 4]])  # e.g. a left-padded second row
+    encoded = keras.ops.convert_to_numpy(layer(INPUTS, positions=positions))
+    table = paper_encoding(10, 6)
+    np.testing.assert_allclose(encoded, table[positions], atol=2e-5)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(layer(INPUTS, positions=positions[0]))[1], table[3:], atol=2e-5)

@@ -66,6 +66,17 @@ def test_gpt_block_cache_in_blocks():
     np.testing.assert_allclose(np.concatenate([to_numpy(first), to_numpy(second)], 1), expected, atol=1e-5)
 
 
+def test_a_block_without_cross_attention_refuses_encoder_outputs():
+    """keras-hub's `TransformerDecoder` raises when a layer built without cross-attention gets an encoder sequence
+    (`keras_hub/src/layers/modeling/transformer_decoder.py`, `call`); this block used to drop it silently."""
+    block = TransformerDecoderBlock(num_heads=2, intermediate_dim=8, cross_attention=False)
+    block(X)
+    with pytest.raises(ConfigError, match="built with cross_attention=False"):
+        block(X, X)
+    with pytest.raises(ConfigError, match="built with cross_attention=False"):
+        block(X, encoder_outputs=X)
+
+
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="needs encoder_outputs"):
         TransformerDecoderBlock(num_heads=2, intermediate_dim=8)(X)
