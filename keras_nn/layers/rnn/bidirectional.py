@@ -78,6 +78,10 @@ class Bidirectional(keras.layers.Layer):
             self.backward_layer = _renamed(layer, "backward_", go_backwards=True)
         else:
             self.backward_layer = backward_layer
+        # A Keras LSTM/GRU's use_cudnn is not in its config, so the copies above lose it; keras.layers.
+        # Bidirectional carries it over the same way.
+        if hasattr(layer, "use_cudnn"):
+            self.forward_layer.use_cudnn = self.backward_layer.use_cudnn = layer.use_cudnn
         if self.forward_layer.go_backwards == self.backward_layer.go_backwards:
             raise ConfigError(
                 "Bidirectional: the forward and backward layers need different go_backwards; got "

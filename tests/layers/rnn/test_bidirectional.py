@@ -88,3 +88,13 @@ def test_bidirectional_copies_are_fresh_inside_load_models_object_sharing_scope(
         assert (wrapper.forward_layer.go_backwards, wrapper.backward_layer.go_backwards) == (False, True)
     assert second.forward_layer is not first.backward_layer
     assert type(second.forward_layer) is type(gru)
+
+
+@pytest.mark.parametrize("use_cudnn", [True, False])
+def test_a_wrapped_keras_layer_keeps_use_cudnn(use_cudnn):
+    """`keras.layers.Bidirectional` copies `use_cudnn` (not part of a Keras LSTM/GRU config) onto both copies."""
+    for recurrent in (keras.layers.LSTM, keras.layers.GRU):
+        ours = layers.Bidirectional(recurrent(4, use_cudnn=use_cudnn))
+        reference = keras.layers.Bidirectional(recurrent(4, use_cudnn=use_cudnn))
+        assert ours.forward_layer.use_cudnn == ours.backward_layer.use_cudnn == reference.forward_layer.use_cudnn
+        assert ours.forward_layer.use_cudnn is use_cudnn
