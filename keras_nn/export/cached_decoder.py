@@ -32,6 +32,7 @@ import tensorflow as tf
 from keras_nn.edge.contract import CACHE_INDEX_INPUT, CACHE_INPUT, CACHED_STEP_OUTPUTS, TOKEN_INPUT
 from keras_nn.errors import ConfigError, ExportError
 from keras_nn.export.onnx import function_to_onnx
+from keras_nn.files import atomic_write_bytes
 
 CACHED_STEP_TOLERANCE = 1e-4
 SIGNATURE = "serving_default"
@@ -126,10 +127,8 @@ def to_cached_step_tflite(gpt, path, batch_size=1):
         archive.write_out(os.path.join(staging, "saved_model"), verbose=False)
         converter = tf.lite.TFLiteConverter.from_saved_model(os.path.join(staging, "saved_model"))
         converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-        staged = Path(staging) / path.name
-        staged.write_bytes(run_converter(converter, f"the cached step of {gpt.name!r}"))
-        os.replace(staged, path)
-    return path
+        flatbuffer = run_converter(converter, f"the cached step of {gpt.name!r}")
+    return atomic_write_bytes(path, flatbuffer)
 
 
 def _dynamic_update_slice_as_scatter(ctx, node, **kwargs):
