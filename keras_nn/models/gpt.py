@@ -12,7 +12,7 @@ from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.models.base import FunctionalModel
 from keras_nn.models.bert import check_transformer_arguments
 from keras_nn.models.registry import register_model
-from keras_nn.samplers import check_sampling, compiled_for, filter_logits, jit, sample_next_token
+from keras_nn.samplers import check_sampling, compiled_function, filter_logits, sample_next_token
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -185,16 +185,9 @@ class GPTDecoder(FunctionalModel):
             keras.backend.standardize_dtype(self.token_embedding.compute_dtype),
         )
 
-    def _compiled(self):
-        return compiled_for(self, dict)
-
     def _generation_loop(self, prompt_length, max_new_tokens, temperature, top_k, top_p):
         """The compiled function `(prompt [B, T], noise [N, B, V] or None) -> tokens [B, T + N]` that generates
         every new token with the cache in one program (a `fori_loop`; XLA on TensorFlow), kept per setting."""
-        key = ("loop", prompt_length, max_new_tokens, temperature, top_k, top_p)
-        functions = self._compiled()
-        if key in functions:
-            return functions[key]
         greedy = temperature == 0 or top_k == 1
         total = prompt_length + max_new_tokens
 
@@ -226,8 +219,8 @@ class GPTDecoder(FunctionalModel):
             chosen = choose(logits, noise, max_new_tokens - 1)[:, None]
             return ops.slice_update(tokens, (0, total - 1), chosen)
 
-        functions[key] = jit(generate_all, xla=True)
-        return functions[key]
+        key = ("generation_loop", prompt_length, max_new_tokens, temperature, top_k, top_p)
+        return compiled_function(self, key, lambda: generate_all, xla=True)
 
     def generate(
         self, prompt_ids, max_new_tokens, temperature=1.0, top_k=None, seed=None, use_cache=True, top_p=None
@@ -289,12 +282,12 @@ class GPTDecoder(FunctionalModel):
                 ops.convert_to_numpy(loop(prompt, None if noise is None else noise.astype(np.float32))), np.int32
             )
         else:
-            functions = self._compiled()
-            if "last_logits" not in functions:
-                functions["last_logits"] = jit(lambda token_ids: self(token_ids, training=False)[:, -1])
+            last_logits = compiled_function(
+                self, "last_logits", lambda: lambda token_ids: self(token_ids, training=False)[:, -1]
+            )
             tokens = prompt
             for _ in range(max_new_tokens):
-                logits = ops.convert_to_numpy(functions["last_logits"](tokens))
+                logits = ops.convert_to_numpy(last_logits(tokens))
                 chosen = sample_next_token(logits, temperature, top_k, rng, top_p=top_p)
                 tokens = np.concatenate([tokens, chosen[:, None]], axis=1)
         return tokens[0] if single else tokens

@@ -6,6 +6,8 @@ import keras
 
 # Compiled functions per model, kept outside the model so that saving and export never see them.
 _COMPILED = weakref.WeakKeyDictionary()
+# Named compiled functions per model (`compiled_function`), apart from `compiled_for`'s one entry per model.
+_NAMED = weakref.WeakKeyDictionary()
 
 
 def compiled_for(model, make):
@@ -22,6 +24,27 @@ def compiled_for(model, make):
     if functions is None:
         functions = _COMPILED[model] = make()
     return functions
+
+
+def compiled_function(model, name, make, xla=False):
+    """One named compiled function of `model`: `jit(make(), xla)`, built on first use and kept per model and name.
+
+    For decoders that compile several functions on demand (one generation loop per setting, a step per
+    sampler) rather than one fixed set (`compiled_for`).
+
+    Args:
+        model: the model the function belongs to (weakly referenced: its functions go with it).
+        name: any hashable key of the function (a string, or a tuple of the settings it was compiled for).
+        make: `make() -> function`, called once per model and name.
+        xla: passed to `jit`.
+
+    Returns:
+        The compiled function.
+    """
+    functions = _NAMED.setdefault(model, {})
+    if name not in functions:
+        functions[name] = jit(make(), xla=xla)
+    return functions[name]
 
 
 def jit(function, xla=False):

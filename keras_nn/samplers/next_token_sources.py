@@ -11,23 +11,10 @@ vocab]` for the next token) and `push(tokens)` (append one token per row). `chec
 length a model with a fixed context (`max_sequence_length`) cannot hold, before any work.
 """
 
-import weakref
-
 import numpy as np
 
 from keras_nn.errors import DataError
-from keras_nn.samplers.compiled import jit
-
-# The sources' compiled functions, per model. Kept apart from `compiled_for`'s entry, which belongs to the model's
-# own decoding (`GPTDecoder.generate` keeps its functions there).
-_COMPILED = weakref.WeakKeyDictionary()
-
-
-def _compiled(model, name, make):
-    functions = _COMPILED.setdefault(model, {})
-    if name not in functions:
-        functions[name] = jit(make())
-    return functions[name]
+from keras_nn.samplers.compiled import compiled_function
 
 
 class PrefixRerun:
@@ -41,7 +28,7 @@ class PrefixRerun:
     description = "Continuations re-run the model over the whole prefix at each token (it has no step function)."
 
     def __init__(self, model, prompt_ids, batch_size, length):
-        self.forward = _compiled(model, "rerun", lambda: lambda tokens: model(tokens, training=False))
+        self.forward = compiled_function(model, "rerun", lambda: lambda tokens: model(tokens, training=False))
         self.buffer = np.zeros((batch_size, prompt_ids.size + length), np.int32)
         self.buffer[:, : prompt_ids.size] = prompt_ids
         self.position = prompt_ids.size
@@ -61,7 +48,7 @@ class StateCarry:
     description = "Continuations carry the recurrent states from token to token (the prompt is read once)."
 
     def __init__(self, model, prompt_ids, batch_size, length):
-        self.step = _compiled(model, "step", lambda: model.step)
+        self.step = compiled_function(model, "step", lambda: model.step)
         states = model.initial_states(batch_size)
         for token in prompt_ids:
             last, states = self.step(np.full((batch_size,), token, np.int32), states)
@@ -86,7 +73,7 @@ class CacheCarry:
     )
 
     def __init__(self, model, prompt_ids, batch_size, length):
-        self.call = _compiled(model, "call_with_cache", lambda: model.call_with_cache)
+        self.call = compiled_function(model, "call_with_cache", lambda: model.call_with_cache)
         cache = model.empty_cache(batch_size, prompt_ids.size + length)
         prompt = np.broadcast_to(np.asarray(prompt_ids, np.int32), (batch_size, prompt_ids.size))
         self.last, self.cache = self.call(np.ascontiguousarray(prompt), cache, np.int32(0))
