@@ -298,7 +298,9 @@ def _class_ids(raw_labels: list[str]) -> tuple[np.ndarray, list[str]]:
     return np.array([index[v] for v in raw_labels], dtype=np.int32), names
 
 
-def _read_rows(path: Path, delimiter: str) -> list[list[str]]:
+def read_rows(path: Path, delimiter: str) -> list[list[str]]:
+    """The non-blank rows of a delimited text file (`,` quoted as CSV, tab unquoted), UTF-8 with or without a
+    byte-order mark. Raises `UnicodeDecodeError` for text that is not UTF-8."""
     # utf-8-sig drops the byte-order mark spreadsheet exports put in front of the first header name.
     with open(path, newline="", encoding="utf-8-sig") as handle:
         # Tab-separated files are not quoted; QUOTE_NONE keeps quote characters inside text intact.
@@ -318,7 +320,7 @@ def _load_table(path: Path, form: str, opts: LoadOptions, *, label_column, times
             "or a .csv, .tsv or .txt file"
         )
     try:
-        rows = _read_rows(path, TABLE_DELIMITERS[suffix])
+        rows = read_rows(path, TABLE_DELIMITERS[suffix])
     except UnicodeDecodeError as err:
         raise DataError(f"{source}: {str(path)!r} is not UTF-8 text ({err}); save it as UTF-8") from None
     if not rows:

@@ -37,7 +37,6 @@ Example:
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import random
 from pathlib import Path
@@ -45,6 +44,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_nn.data.bundle import SPLITS
+from keras_nn.data.files import read_rows
 from keras_nn.data.sentences import ANIMALS, generate_sentences
 from keras_nn.errors import ConfigError, DataError, MissingPathError, UnknownDatasetError
 
@@ -271,9 +271,7 @@ def read_table(path):
     if delimiter is None:
         raise DataError(f"{str(path)!r} is not a .csv or .tsv file; give one with sentence and label columns")
     try:
-        with path.open(encoding="utf-8", newline="") as handle:
-            quoting = csv.QUOTE_NONE if delimiter == "\t" else csv.QUOTE_MINIMAL
-            rows = [row for row in csv.reader(handle, delimiter=delimiter, quoting=quoting) if row]
+        rows = read_rows(path, delimiter)
     except UnicodeDecodeError as error:
         raise DataError(f"{str(path)!r} is not UTF-8 text ({error.reason}); convert it to UTF-8") from None
     if len(rows) < 2:

@@ -98,6 +98,14 @@ def test_csv_with_named_labels_is_carved_into_splits(tmp_path):
     assert by_text == {f"sentence {i}": i % 2 for i in range(20)}
 
 
+def test_a_spreadsheet_export_with_a_byte_order_mark_reads(tmp_path):
+    # Excel writes "UTF-8 CSV" with a byte-order mark in front of the first header name.
+    path = tmp_path / "excel.csv"
+    path.write_text("sentence,label\n" + "".join(f"line {i},{i % 2}\n" for i in range(10)), encoding="utf-8-sig")
+    data = load_sentence_labels(f"dir:{path}", validation_fraction=0.1, test_fraction=0.1, seed=0)
+    assert sum(data.num_examples.values()) == 10 and data.class_names == ["0", "1"]
+
+
 def test_tsv_folder_with_int_labels_keeps_its_splits(tmp_path):
     (tmp_path / "train.tsv").write_text("label\tsentence\n0\ta\n1\tb\n2\tc\n1\td\n0\te\n")
     (tmp_path / "dev.tsv").write_text("label\tsentence\n1\tf\n")
