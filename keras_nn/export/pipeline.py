@@ -98,9 +98,14 @@ def run_export(plan, export_dir, settings=None):
         logger.info("export: writing %s into %s", ", ".join(settings.formats), export_dir)
         files = exporter.write(plan, staging, settings)
         logger.info("export: wrote %d file(s) in %.0f s", len(files), time.perf_counter() - started)
+        checking = time.perf_counter()
         parity = exporter.parity(plan, files)
         if parity:
-            logger.info("export: checked parity of %d file(s) in their runtimes (%.0f s)", len(parity), time.perf_counter() - started)
+            logger.info(
+                "export: checked parity of %d file(s) in their runtimes (%.0f s)",
+                len(parity),
+                time.perf_counter() - checking,
+            )
         timed, inputs = exporter.timing(plan, files)
         if timed:
             logger.info("export: timing %d file(s) at batch 1, %d runs each", len(timed), settings.benchmark_runs)
