@@ -20,10 +20,25 @@ References:
 import math
 
 import numpy as np
+from scipy.special import log_softmax
 
 from keras_nn.errors import ConfigError, DataError
 
 SMOOTHING = ("add_k", "interpolated")
+
+
+def target_log_probs(logits, targets):
+    """The natural-log probability `log_softmax(logits)` gives each target id, in float64.
+
+    Args:
+        logits: `[..., vocab]` scores.
+        targets: `[...]` int ids, one per row of `logits`.
+
+    Returns:
+        `[...]` float64 log-probabilities, to average into a perplexity.
+    """
+    log_probabilities = log_softmax(np.asarray(logits, np.float64), axis=-1)
+    return np.take_along_axis(log_probabilities, np.asarray(targets)[..., None], -1)[..., 0]
 
 
 def mean_negative_log_likelihood(log_probs=None, *, cross_entropy=None):

@@ -6,6 +6,7 @@ import pytest
 
 from keras_nn.errors import ConfigError, DataError
 from keras_nn.metrics import bits_per_character, ngram_log_probs, ngram_perplexity, perplexity
+from keras_nn.metrics.perplexity import target_log_probs
 
 
 def test_perplexity_by_hand():
@@ -76,3 +77,11 @@ def test_bad_arguments_name_the_fix():
         ngram_perplexity([1, 2], [1, 2], vocab_size=2)
     with pytest.raises(DataError, match="at least 2"):
         ngram_perplexity([1], [1, 2])
+
+
+def test_target_log_probs_by_hand():
+    # Row 1: logits log(0.5), log(0.25), log(0.25) -> target 1 has log 0.25. Row 2: equal logits -> log(1/3).
+    logits = np.log(np.array([[[0.5, 0.25, 0.25], [1.0, 1.0, 1.0]]], np.float32))
+    got = target_log_probs(logits, np.array([[1, 2]]))
+    assert got.dtype == np.float64 and got.shape == (1, 2)
+    np.testing.assert_allclose(got, [[np.log(0.25), np.log(1 / 3)]], rtol=1e-6)

@@ -32,7 +32,13 @@ from keras_nn.files import atomic_write_text
 
 # Imported at module level: loading a run's model.keras needs the loss class registered.
 from keras_nn.losses import MaskedSparseCategoricalCrossentropy
-from keras_nn.metrics.perplexity import SMOOTHING, bits_per_character, ngram_log_probs, perplexity
+from keras_nn.metrics.perplexity import (
+    SMOOTHING,
+    bits_per_character,
+    ngram_log_probs,
+    perplexity,
+    target_log_probs,
+)
 from keras_nn.models import create_model
 from keras_nn.samplers import check_sampling, sample_next_token
 from keras_nn.samplers.next_token_sources import check_context, context_length, next_token_source
@@ -231,9 +237,8 @@ def token_log_probs(model, inputs, targets, batch_size=64):
     """Natural-log probability the model gives each target token (`[windows, time]` float64)."""
     out = np.zeros(targets.shape, np.float64)
     for start in range(0, len(inputs), batch_size):
-        logits = np.asarray(model(inputs[start : start + batch_size], training=False), np.float64)
-        chosen = np.take_along_axis(log_softmax(logits, axis=-1), targets[start : start + batch_size, :, None], -1)[..., 0]
-        out[start : start + batch_size] = chosen
+        logits = model(inputs[start : start + batch_size], training=False)
+        out[start : start + batch_size] = target_log_probs(logits, targets[start : start + batch_size])
     return out
 
 

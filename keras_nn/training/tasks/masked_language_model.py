@@ -34,7 +34,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 import yaml
-from scipy.special import log_softmax
 
 from keras_nn.config.recipe import validate as validate_recipe
 from keras_nn.config.schema import Field
@@ -45,7 +44,7 @@ from keras_nn.data.masking import check_masking, default_num_masks, masked_datas
 from keras_nn.data.subwords import MODEL_TYPES
 from keras_nn.errors import ConfigError, DataError, MissingPathError, ModelFileError
 from keras_nn.files import atomic_write_text
-from keras_nn.metrics.perplexity import perplexity
+from keras_nn.metrics.perplexity import perplexity, target_log_probs
 from keras_nn.models import create_model
 from keras_nn.training.tasks.base import Task, check_source, model_arguments, split_arguments
 from keras_nn.viz import markdown_table
@@ -253,8 +252,7 @@ def masked_token_scores(model, dataset):
     for inputs, targets, weights in dataset.as_numpy_iterator():
         logits = np.asarray(model(inputs, training=False), np.float64)
         used = weights > 0
-        chosen = np.take_along_axis(log_softmax(logits, axis=-1), targets[..., None], -1)[..., 0]
-        log_probs.append(chosen[used])
+        log_probs.append(target_log_probs(logits, targets)[used])
         correct += int(np.sum((logits.argmax(-1) == targets) & used))
     log_probs = np.concatenate(log_probs) if log_probs else np.zeros(0)
     if log_probs.size == 0:
