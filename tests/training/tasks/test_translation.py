@@ -185,14 +185,15 @@ def test_task_options_and_sources_are_checked(tmp_path):
 
 @pytest.mark.slow
 def test_reduced_recipe_reaches_a_real_bleu(tmp_path):
-    # The recipe's model on a third of its data for a fifth of its steps: about 2 minutes on 2 cores, BLEU 90
-    # (beam) when measured; a broken model, mask, loss or decoder stays far below 80.
+    # The recipe's model on 8,000 of its 30,000 pairs for 5 epochs: BLEU 84.4 (beam) and 83.4 (greedy) on 200
+    # held-out sentences when measured; a broken model, mask, loss or decoder stays far below 80. (10,000 pairs
+    # gave 90 in 25% more time; 6,000 gave 78.7.)
     overrides = [
-        "task_options.train_size=10000",
-        "task_options.test_size=300",
+        "task_options.train_size=8000",
+        "task_options.test_size=200",
         "task_options.attention_plots=0",
         "training.epochs=5",
-        "schedule.warmup_steps=500",
+        "schedule.warmup_steps=400",
         "export.formats=[]",
     ]
     result = train(load_recipe("translator", overrides), tmp_path / "run", verbose=0)
