@@ -394,6 +394,7 @@ class RecurrentSequence(keras.layers.Layer):
 
     _cell_class = None
     _cell_name = None
+    _takes_use_cudnn = False
 
     activation = cell_attribute("activation")
     use_bias = cell_attribute("use_bias")
@@ -423,12 +424,11 @@ class RecurrentSequence(keras.layers.Layer):
         **kwargs,
     ):
         layer_kwargs = {key: kwargs.pop(key) for key in _LAYER_ARGUMENTS if key in kwargs}
-        use_cudnn = kwargs.pop("use_cudnn", None)
         super().__init__(**layer_kwargs)
-        if use_cudnn is not None:
-            # Set only for the layers whose Keras counterpart takes it (LSTM, GRU), so Bidirectional's
-            # `hasattr(layer, "use_cudnn")` and the config match Keras's.
-            self.use_cudnn = check_use_cudnn(type(self).__name__, use_cudnn)
+        if self._takes_use_cudnn:
+            # Only the layers whose Keras counterpart takes it (LSTM, GRU) have it, so Bidirectional's
+            # `hasattr(layer, "use_cudnn")` and the config match Keras's; elsewhere the cell rejects it, as Keras.
+            self.use_cudnn = check_use_cudnn(type(self).__name__, kwargs.pop("use_cudnn", "auto"))
         # Every other keyword (activation, initializers, dropout, unit_forget_bias, reset_after, ...) belongs
         # to the cell, which checks it: one place defines each cell argument and its default.
         self.cell = self._cell_class(

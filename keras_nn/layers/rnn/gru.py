@@ -219,6 +219,7 @@ class GRU(RecurrentSequence):
 
     _cell_class = GRUCell
     _cell_name = "gru"
+    _takes_use_cudnn = True
 
     recurrent_activation = cell_attribute("recurrent_activation")
     reset_after = cell_attribute("reset_after")

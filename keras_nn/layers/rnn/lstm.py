@@ -215,6 +215,7 @@ class LSTM(RecurrentSequence):
 
     _cell_class = LSTMCell
     _cell_name = "lstm"
+    _takes_use_cudnn = True
 
     recurrent_activation = cell_attribute("recurrent_activation")
     unit_forget_bias = cell_attribute("unit_forget_bias")
