@@ -40,9 +40,7 @@ def test_bidirectional_other_cells_with_initial_state():
     for kind in ("simple_rnn", "gru", "gru_reset_before"):
         ours_class, keras_class, extra, _ = KINDS[kind]
         ours = layers.Bidirectional(ours_class(5, return_sequences=True, return_state=True, **extra))
-        reference = keras.layers.Bidirectional(
-            keras_class(5, return_sequences=True, return_state=True, **extra)
-        )
+        reference = keras.layers.Bidirectional(keras_class(5, return_sequences=True, return_state=True, **extra))
         ours.build(SEQUENCES.shape)
         reference.build(SEQUENCES.shape)
         randomize(reference, np.random.default_rng(6))
@@ -60,8 +58,7 @@ def test_bidirectional_wraps_keras_layers_and_custom_backward_layer():
     randomize(reference, np.random.default_rng(8))
     wrapped_keras = layers.Bidirectional(keras.layers.GRU(5, return_sequences=True))
     mixed = layers.Bidirectional(
-        layers.GRU(5, return_sequences=True),
-        backward_layer=keras.layers.GRU(5, return_sequences=True, go_backwards=True),
+        layers.GRU(5, return_sequences=True), backward_layer=keras.layers.GRU(5, return_sequences=True, go_backwards=True)
     )
     for candidate in (wrapped_keras, mixed):
         candidate.build(SEQUENCES.shape)
@@ -75,9 +72,7 @@ def test_bidirectional_errors():
     with pytest.raises(ConfigError, match="go_backwards"):
         layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3))
     with pytest.raises(ConfigError, match="return_sequences"):
-        layers.Bidirectional(
-            layers.LSTM(3), backward_layer=layers.LSTM(3, go_backwards=True, return_sequences=True)
-        )
+        layers.Bidirectional(layers.LSTM(3), backward_layer=layers.LSTM(3, go_backwards=True, return_sequences=True))
     with pytest.raises(ConfigError, match="recurrent layer"):
         layers.Bidirectional(keras.layers.Dense(3))
 
@@ -88,11 +83,7 @@ def test_bidirectional_copies_are_fresh_inside_load_models_object_sharing_scope(
     # handed a later Bidirectional the earlier one's backward copy (go_backwards True for both directions).
     from keras.src.saving.serialization_lib import ObjectSharingScope
 
-    gru = (
-        layers.GRU(3, return_sequences=True)
-        if kind == "keras_nn"
-        else keras.layers.GRU(3, return_sequences=True)
-    )
+    gru = layers.GRU(3, return_sequences=True) if kind == "keras_nn" else keras.layers.GRU(3, return_sequences=True)
     with ObjectSharingScope():
         first = layers.Bidirectional(gru)
         second = layers.Bidirectional(gru)
@@ -108,7 +99,5 @@ def test_a_wrapped_keras_layer_keeps_use_cudnn(use_cudnn):
     for recurrent in (keras.layers.LSTM, keras.layers.GRU):
         ours = layers.Bidirectional(recurrent(4, use_cudnn=use_cudnn))
         reference = keras.layers.Bidirectional(recurrent(4, use_cudnn=use_cudnn))
-        assert (
-            ours.forward_layer.use_cudnn == ours.backward_layer.use_cudnn == reference.forward_layer.use_cudnn
-        )
+        assert ours.forward_layer.use_cudnn == ours.backward_layer.use_cudnn == reference.forward_layer.use_cudnn
         assert ours.forward_layer.use_cudnn is use_cudnn
