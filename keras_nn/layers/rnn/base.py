@@ -24,6 +24,7 @@ On a GPU these layers take this generic path. For the cuDNN kernel use `keras.la
 the config) for drop-in compatibility, and changes nothing: see `check_use_cudnn`.
 """
 
+import inspect
 import warnings
 
 import keras
@@ -84,14 +85,18 @@ def check_use_cudnn(owner, use_cudnn):
     return use_cudnn
 
 
-def sequence_arguments(arguments):
-    """The keywords a sequence layer's `__init__` hands to `RecurrentSequence.__init__`: its `locals()`, flat.
+def forward_arguments(arguments, to=None):
+    """An `__init__`'s `locals()` as the keywords of its base class's `__init__`: flat (`**kwargs` spread).
 
-    Lets `SimpleRNN`, `LSTM` and `GRU` spell out Keras's signature (same names, order and defaults) without
-    repeating every name in the call.
+    Lets the layers and cells spell out their Keras counterpart's signature (same names, order and defaults)
+    without repeating every name in the call to the base. With `to` (the base's `__init__`), only the names `to`
+    declares are kept: the subclass handles the others itself.
     """
     arguments = {key: value for key, value in arguments.items() if key not in ("self", "__class__")}
     extra = arguments.pop("kwargs", {})
+    if to is not None:
+        declared = inspect.signature(to).parameters
+        arguments = {key: value for key, value in arguments.items() if key in declared}
     return {**arguments, **extra}
 
 
@@ -105,8 +110,9 @@ class RecurrentCell(keras.layers.Layer):
 
     A cell splits one Keras-style step `call(inputs, states)` into `project_inputs` (the part without
     recurrence, which a sequence layer runs on all steps at once) and `step` (the recurrent part). A subclass
-    sets `_num_gates` (the width of `kernel` is `_num_gates * units`) and `state_size`, and implements `step`;
-    it may override `_bias_shape`, `_bias_initializer` and `_input_bias` (GRU's two bias rows do).
+    sets `_num_gates` (the width of `kernel` is `_num_gates * units`), `state_size` if it is not `units`, and
+    implements `step`; it may override `_bias_shape`, `_bias_initializer` and `_input_bias` (GRU's two bias rows
+    do).
 
     Args:
         units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
@@ -156,6 +162,8 @@ class RecurrentCell(keras.layers.Layer):
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # One state of `units`; LSTMCell has two.
+        self.state_size = units
 
     @property
     def output_size(self):
@@ -387,7 +395,7 @@ class RecurrentSequence(keras.layers.Layer):
     """Runs a cell over the time axis: the base of `SimpleRNN`, `LSTM` and `GRU`.
 
     A subclass names its cell: `_cell_class` (a `RecurrentCell`) and `_cell_name` (the cell's layer name is
-    `{_cell_name}_cell`, as in Keras), and spells out the Keras layer's signature (`sequence_arguments`).
+    `{_cell_name}_cell`, as in Keras), and spells out the Keras layer's signature (`forward_arguments`).
     Arguments, call arguments and returns: see `LSTM`. The cell's arguments are also read-only properties of the
     layer (`layer.dropout` is `layer.cell.dropout`), as on the Keras layers.
     """

@@ -13,7 +13,7 @@ from keras_nn.layers.rnn.base import (
     RecurrentSequence,
     cell_attribute,
     check_implementation,
-    sequence_arguments,
+    forward_arguments,
 )
 
 
@@ -91,30 +91,12 @@ class GRUCell(RecurrentCell):
         implementation=2,
         **kwargs,
     ):
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**forward_arguments(locals(), to=RecurrentCell.__init__))
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.reset_after = reset_after
         self.implementation = check_implementation(
             type(self).__name__, implementation, self.recurrent_dropout
         )
-        self.state_size = units
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -256,4 +238,4 @@ class GRU(RecurrentSequence):
         learnable_initial_state=False,
         **kwargs,
     ):
-        super().__init__(**sequence_arguments(locals()))
+        super().__init__(**forward_arguments(locals()))

@@ -12,7 +12,7 @@ from keras_nn.layers.rnn.base import (
     RecurrentSequence,
     cell_attribute,
     check_implementation,
-    sequence_arguments,
+    forward_arguments,
 )
 
 
@@ -91,24 +91,7 @@ class LSTMCell(RecurrentCell):
         implementation=2,
         **kwargs,
     ):
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
+        super().__init__(**forward_arguments(locals(), to=RecurrentCell.__init__))
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
         self.implementation = check_implementation(
@@ -252,4 +235,4 @@ class LSTM(RecurrentSequence):
         learnable_initial_state=False,
         **kwargs,
     ):
-        super().__init__(**sequence_arguments(locals()))
+        super().__init__(**forward_arguments(locals()))

@@ -6,7 +6,7 @@ same outputs in the other. The time loop and what all recurrent layers share are
 
 import keras
 
-from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence, sequence_arguments
+from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence, forward_arguments
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -46,45 +46,6 @@ class SimpleRNNCell(RecurrentCell):
     References:
         Elman, "Finding Structure in Time", Cognitive Science 1990.
     """
-
-    def __init__(
-        self,
-        units,
-        activation="tanh",
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        recurrent_initializer="orthogonal",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        recurrent_regularizer=None,
-        bias_regularizer=None,
-        kernel_constraint=None,
-        recurrent_constraint=None,
-        bias_constraint=None,
-        dropout=0.0,
-        recurrent_dropout=0.0,
-        seed=None,
-        **kwargs,
-    ):
-        super().__init__(
-            units,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            recurrent_initializer=recurrent_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            recurrent_regularizer=recurrent_regularizer,
-            bias_regularizer=bias_regularizer,
-            kernel_constraint=kernel_constraint,
-            recurrent_constraint=recurrent_constraint,
-            bias_constraint=bias_constraint,
-            dropout=dropout,
-            recurrent_dropout=recurrent_dropout,
-            seed=seed,
-            **kwargs,
-        )
-        self.state_size = units
 
     def call(self, sequence, states, training=False):
         # Keras's SimpleRNNCell names its step input `sequence` (LSTMCell and GRUCell: `inputs`).
@@ -183,4 +144,4 @@ class SimpleRNN(RecurrentSequence):
         learnable_initial_state=False,
         **kwargs,
     ):
-        super().__init__(**sequence_arguments(locals()))
+        super().__init__(**forward_arguments(locals()))
