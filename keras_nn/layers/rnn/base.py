@@ -20,8 +20,12 @@ The loop itself takes one of two forms, with the same numbers (both are tested a
   has a gradient TensorFlow accumulates densely over the sequence at every step outside XLA.
 
 On a GPU these layers take this generic path. For the cuDNN kernel use `keras.layers.LSTM` / `keras.layers.GRU`
-(with `reset_after=True`): the weights transfer both ways with `set_weights`.
+(with `reset_after=True`): the weights transfer both ways with `set_weights`. `use_cudnn` is accepted (and kept in
+the config) for drop-in compatibility, and changes nothing: see `check_use_cudnn`.
 """
+
+import inspect
+import warnings
 
 import keras
 from keras import ops
@@ -29,7 +33,7 @@ from keras import ops
 # The per-backend RNN loop behind keras.layers.RNN (no public alias); used for the training pass only.
 from keras.src import backend as _keras_backend
 
-from keras_nn.errors import ShapeError
+from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.validation import check_positive_int, check_rate
 
 
@@ -40,14 +44,75 @@ def _serialize(getter_module, value):
 # Keywords of the sequence layer itself; the rest of a sequence layer's keywords configure its cell.
 _LAYER_ARGUMENTS = ("name", "dtype", "trainable", "activity_regularizer", "autocast")
 
+# Keras's `implementation`: 1 computes each gate with its own matmul and its own dropout masks; 2 (the default)
+# fuses the gates, with one dropout mask. 0 is the Keras 1 value that old saved configs still carry; Keras 3
+# treats it as 2.
+IMPLEMENTATIONS = (0, 1, 2)
+USE_CUDNN_VALUES = ("auto", True, False)
+
+
+def check_implementation(owner, implementation, recurrent_dropout):
+    """The effective `implementation` of a gated cell, as Keras sets it: 1 whenever `recurrent_dropout > 0`.
+
+    Only the dropout masks depend on it (one per gate with 1, one shared with 0 or 2): without dropout both give
+    the same numbers, so keras-nn keeps its one fused input projection either way.
+    """
+    if isinstance(implementation, bool) or implementation not in IMPLEMENTATIONS:
+        raise ConfigError(
+            f"{owner}: implementation={implementation!r} is not allowed; choose one of: "
+            f"{', '.join(map(str, IMPLEMENTATIONS))}"
+        )
+    return 1 if recurrent_dropout > 0 else int(implementation)
+
+
+def check_use_cudnn(owner, use_cudnn):
+    """Checks Keras's `use_cudnn` ("auto", True or False); keras-nn's layers run their own loop whatever it is.
+
+    keras-nn's loop is the one that exports (TFLite builtins, ONNX) and runs on every backend; it has no cuDNN
+    kernel. "auto" and False therefore behave as in Keras on a machine without cuDNN. True (Keras: cuDNN or an
+    error) warns that it runs the generic loop too, rather than fail a model written for `keras.layers`.
+    """
+    if use_cudnn not in USE_CUDNN_VALUES or not isinstance(use_cudnn, (str, bool)):
+        raise ConfigError(
+            f"{owner}: use_cudnn={use_cudnn!r} is not allowed; choose one of: 'auto', True, False"
+        )
+    if use_cudnn is True:
+        warnings.warn(
+            f"{owner}: use_cudnn=True has no effect: keras-nn's layers have no cuDNN kernel and run their generic "
+            f"loop; for cuDNN use keras.layers.{owner} (set_weights transfers the weights both ways)",
+            stacklevel=3,
+        )
+    return use_cudnn
+
+
+def forward_arguments(arguments, to=None):
+    """An `__init__`'s `locals()` as the keywords of its base class's `__init__`: flat (`**kwargs` spread).
+
+    Lets the layers and cells spell out their Keras counterpart's signature (same names, order and defaults)
+    without repeating every name in the call to the base. With `to` (the base's `__init__`), only the names `to`
+    declares are kept: the subclass handles the others itself.
+    """
+    arguments = {key: value for key, value in arguments.items() if key not in ("self", "__class__")}
+    extra = arguments.pop("kwargs", {})
+    if to is not None:
+        declared = inspect.signature(to).parameters
+        arguments = {key: value for key, value in arguments.items() if key in declared}
+    return {**arguments, **extra}
+
+
+def cell_attribute(name):
+    """A read-only property of a sequence layer that reads its cell's `name`, as the Keras layers expose them."""
+    return property(lambda self: getattr(self.cell, name), doc=f"The cell's `{name}` (read-only).")
+
 
 class RecurrentCell(keras.layers.Layer):
     """The base of the recurrent cells: variables, the hoisted input projection, sequence-fixed dropout masks.
 
     A cell splits one Keras-style step `call(inputs, states)` into `project_inputs` (the part without
     recurrence, which a sequence layer runs on all steps at once) and `step` (the recurrent part). A subclass
-    sets `_num_gates` (the width of `kernel` is `_num_gates * units`) and `state_size`, and implements `step`;
-    it may override `_bias_shape`, `_bias_initializer` and `_input_bias` (GRU's two bias rows do).
+    sets `_num_gates` (the width of `kernel` is `_num_gates * units`), `state_size` if it is not `units`, and
+    implements `step`; it may override `_bias_shape`, `_bias_initializer` and `_input_bias` (GRU's two bias rows
+    do).
 
     Args:
         units, activation, use_bias, kernel_initializer, recurrent_initializer, bias_initializer,
@@ -97,6 +162,8 @@ class RecurrentCell(keras.layers.Layer):
         self.recurrent_dropout = float(recurrent_dropout)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed)
+        # One state of `units`; LSTMCell has two.
+        self.state_size = units
 
     @property
     def output_size(self):
@@ -186,7 +253,8 @@ class RecurrentCell(keras.layers.Layer):
         """Dropout masks for one sequence: `(input_masks, recurrent_masks)`, each None when not used.
 
         They are drawn once and reused at every step (variational dropout, Gal & Ghahramani 2016, as Keras
-        does). With `recurrent_dropout > 0` every gate gets its own masks, as in Keras.
+        does). With `implementation=1` (which `recurrent_dropout > 0` implies) every gate gets its own masks, as
+        in Keras.
 
         Args:
             inputs: one step of inputs, `(batch, features)`.
@@ -195,15 +263,21 @@ class RecurrentCell(keras.layers.Layer):
         """
         if not training:
             return None, None
-        count = self._num_gates if self.recurrent_dropout > 0 else 1
+        count = self._num_gates if getattr(self, "implementation", 2) == 1 else 1
         input_masks = recurrent_masks = None
         if self.dropout > 0:
-            ones = ops.ones((ops.shape(inputs)[0], count, inputs.shape[-1]), dtype=inputs.dtype)
-            input_masks = keras.random.dropout(ones, self.dropout, seed=self.seed_generator)
+            input_masks = self._draw_masks(inputs, self.dropout, count)
         if self.recurrent_dropout > 0:
-            ones = ops.ones((ops.shape(state)[0], count, self.units), dtype=state.dtype)
-            recurrent_masks = keras.random.dropout(ones, self.recurrent_dropout, seed=self.seed_generator)
+            recurrent_masks = self._draw_masks(state, self.recurrent_dropout, count)
         return input_masks, recurrent_masks
+
+    def _draw_masks(self, like, rate, count):
+        # One draw of `like`'s shape per mask, inputs before states, as Keras's DropoutRNNCell draws them: with
+        # the same seed, the masks are Keras's.
+        ones = ops.ones_like(like)
+        return ops.stack(
+            [keras.random.dropout(ones, rate, seed=self.seed_generator) for _ in range(count)], axis=1
+        )
 
     def step(self, projected, states, recurrent_masks=None):
         """One step from projected inputs: returns `(output, new_states)` (a list)."""
@@ -321,11 +395,29 @@ class RecurrentSequence(keras.layers.Layer):
     """Runs a cell over the time axis: the base of `SimpleRNN`, `LSTM` and `GRU`.
 
     A subclass names its cell: `_cell_class` (a `RecurrentCell`) and `_cell_name` (the cell's layer name is
-    `{_cell_name}_cell`, as in Keras). Arguments, call arguments and returns: see `LSTM`.
+    `{_cell_name}_cell`, as in Keras), and spells out the Keras layer's signature (`forward_arguments`).
+    Arguments, call arguments and returns: see `LSTM`. The cell's arguments are also read-only properties of the
+    layer (`layer.dropout` is `layer.cell.dropout`), as on the Keras layers.
     """
 
     _cell_class = None
     _cell_name = None
+    _takes_use_cudnn = False
+
+    activation = cell_attribute("activation")
+    use_bias = cell_attribute("use_bias")
+    kernel_initializer = cell_attribute("kernel_initializer")
+    recurrent_initializer = cell_attribute("recurrent_initializer")
+    bias_initializer = cell_attribute("bias_initializer")
+    kernel_regularizer = cell_attribute("kernel_regularizer")
+    recurrent_regularizer = cell_attribute("recurrent_regularizer")
+    bias_regularizer = cell_attribute("bias_regularizer")
+    kernel_constraint = cell_attribute("kernel_constraint")
+    recurrent_constraint = cell_attribute("recurrent_constraint")
+    bias_constraint = cell_attribute("bias_constraint")
+    dropout = cell_attribute("dropout")
+    recurrent_dropout = cell_attribute("recurrent_dropout")
+    seed = cell_attribute("seed")
 
     def __init__(
         self,
@@ -341,6 +433,10 @@ class RecurrentSequence(keras.layers.Layer):
     ):
         layer_kwargs = {key: kwargs.pop(key) for key in _LAYER_ARGUMENTS if key in kwargs}
         super().__init__(**layer_kwargs)
+        if self._takes_use_cudnn:
+            # Only the layers whose Keras counterpart takes it (LSTM, GRU) have it, so Bidirectional's
+            # `hasattr(layer, "use_cudnn")` and the config match Keras's; elsewhere the cell rejects it, as Keras.
+            self.use_cudnn = check_use_cudnn(type(self).__name__, kwargs.pop("use_cudnn", "auto"))
         # Every other keyword (activation, initializers, dropout, unit_forget_bias, reset_after, ...) belongs
         # to the cell, which checks it: one place defines each cell argument and its default.
         self.cell = self._cell_class(
@@ -532,4 +628,5 @@ class RecurrentSequence(keras.layers.Layer):
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
             "learnable_initial_state": self.learnable_initial_state,
+            **({"use_cudnn": self.use_cudnn} if hasattr(self, "use_cudnn") else {}),
         }

@@ -3,7 +3,7 @@
 import keras
 from keras import ops
 
-from keras_nn.errors import ConfigError
+from keras_nn.errors import ConfigError, ShapeError
 
 MERGE_MODES = ("concat", "sum", "ave", "mul", None)
 
@@ -37,6 +37,9 @@ class Bidirectional(keras.layers.Layer):
         layer: a recurrent layer (`keras_nn.layers.LSTM`, `keras.layers.GRU`, ...). It is copied from its
             config (fresh weights) into `forward_layer`.
         merge_mode: `"concat"`, `"sum"`, `"ave"`, `"mul"`, or None for a list `[forward, backward]`.
+        weights: optional initial weights, as `get_weights()` lists them (the forward layer's, then the backward
+            layer's: the first half goes to the forward layer), set when the layer is built. Not kept in the
+            config (the weights are saved with the model).
         backward_layer: an optional layer for the backward direction (`go_backwards=True`, same
             `return_sequences`, `return_state` and `stateful` as `layer`); default: a copy of `layer`.
         **kwargs: `name`, `dtype`, `trainable`, ...
@@ -50,6 +53,11 @@ class Bidirectional(keras.layers.Layer):
     Returns:
         The merged output; with `return_state`, followed by the forward then the backward final states.
 
+    Differences from `keras.layers.Bidirectional` (deliberate; `tests/layers/test_argument_coverage_rnn.py`
+    pins them): `weights` is applied when the layer is built (Keras 3 stores it on the sublayers as
+    `initial_weights`, which nothing reads, so there it has no effect). Arguments, call arguments, masks, the
+    config and the merged outputs are Keras's; `from_config` loads a Keras config.
+
     Example:
     >>> layer = keras_nn.layers.Bidirectional(keras_nn.layers.LSTM(8, return_sequences=True))
     >>> layer(np.zeros((2, 5, 3), "float32")).shape
@@ -59,7 +67,7 @@ class Bidirectional(keras.layers.Layer):
         Schuster & Paliwal, "Bidirectional Recurrent Neural Networks", IEEE Trans. Signal Processing 1997.
     """
 
-    def __init__(self, layer, merge_mode="concat", backward_layer=None, **kwargs):
+    def __init__(self, layer, merge_mode="concat", weights=None, backward_layer=None, **kwargs):
         if merge_mode not in MERGE_MODES:
             raise ConfigError(
                 f"Bidirectional: merge_mode={merge_mode!r} is not allowed; choose one of: "
@@ -102,6 +110,10 @@ class Bidirectional(keras.layers.Layer):
             if getattr(sublayer, "zero_output_for_mask", None) is not None:
                 sublayer.zero_output_for_mask = sublayer.return_sequences
         self.merge_mode = merge_mode
+        # Kept out of the tracked attributes: a list of arrays set once, at build.
+        object.__setattr__(
+            self, "_initial_weights", list(weights) if weights is not None and len(weights) else None
+        )
         self.stateful = layer.stateful
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
@@ -112,6 +124,17 @@ class Bidirectional(keras.layers.Layer):
             self.forward_layer.build(sequences_shape)
         if not self.backward_layer.built:
             self.backward_layer.build(sequences_shape)
+        if self._initial_weights is not None:
+            half = len(self._initial_weights) // 2
+            expected = len(self.forward_layer.weights) + len(self.backward_layer.weights)
+            if len(self._initial_weights) != expected:
+                raise ShapeError(
+                    f"{self.name}: weights has {len(self._initial_weights)} arrays; the forward and backward layers "
+                    f"hold {expected} (pass get_weights() of a Bidirectional of the same layer)"
+                )
+            self.forward_layer.set_weights(self._initial_weights[:half])
+            self.backward_layer.set_weights(self._initial_weights[half:])
+            object.__setattr__(self, "_initial_weights", None)
 
     def compute_output_shape(self, sequences_shape, initial_state_shape=None):
         output_shape = self.forward_layer.compute_output_shape(sequences_shape)

@@ -8,7 +8,13 @@ are in `rnn/base.py`.
 import keras
 from keras import ops
 
-from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence
+from keras_nn.layers.rnn.base import (
+    RecurrentCell,
+    RecurrentSequence,
+    cell_attribute,
+    check_implementation,
+    forward_arguments,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -34,7 +40,10 @@ class GRUCell(RecurrentCell):
         dropout: dropout rate on the inputs.
         recurrent_dropout: dropout rate on `h_{t-1}`.
         reset_after: apply the reset gate after the recurrent matmul (True) or before it (False).
-        seed: seed of the dropout masks.
+        seed: seed of the dropout masks (the same seed draws the same masks as `keras.layers.GRUCell`).
+        implementation: Keras's legacy argument: 1 gives every gate its own dropout masks, 2 (default) one mask
+            shared by the gates (0, from old saved configs, is 2). `recurrent_dropout > 0` sets 1, as in Keras.
+            Without dropout the numbers are the same either way; keras-nn always fuses the gates' matmuls.
 
     Call arguments:
         inputs: one step, `(batch, features)`.
@@ -44,6 +53,8 @@ class GRUCell(RecurrentCell):
 
     Returns:
         `(output, new_states)`, output `(batch, units)`.
+
+    Differs from `keras.layers.GRUCell` only in naming `implementation` (Keras reads it from `**kwargs`).
 
     Example:
     >>> cell = keras_nn.layers.GRUCell(4, reset_after=False)
@@ -58,11 +69,34 @@ class GRUCell(RecurrentCell):
 
     _num_gates = 3
 
-    def __init__(self, units, activation="tanh", recurrent_activation="sigmoid", reset_after=True, **kwargs):
-        super().__init__(units, activation=activation, **kwargs)
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        reset_after=True,
+        seed=None,
+        implementation=2,
+        **kwargs,
+    ):
+        super().__init__(**forward_arguments(locals(), to=RecurrentCell.__init__))
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.reset_after = reset_after
-        self.state_size = units
+        self.implementation = check_implementation(
+            type(self).__name__, implementation, self.recurrent_dropout
+        )
 
     def _bias_shape(self):
         return (2, 3 * self.units) if self.reset_after else (3 * self.units,)
@@ -99,6 +133,7 @@ class GRUCell(RecurrentCell):
             **super().get_config(),
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "reset_after": self.reset_after,
+            "implementation": self.implementation,
         }
 
 
@@ -124,9 +159,14 @@ class GRU(RecurrentSequence):
             sequences, more memory).
         zero_output_for_mask: masked steps output zeros instead of the previous output (`Bidirectional` turns
             it on for sequences, as Keras does).
+        use_cudnn: Keras's cuDNN switch (`"auto"`, True, False), accepted and kept in the config; keras-nn has
+            no cuDNN kernel, so every value runs the generic loop (True warns). For cuDNN use the Keras layer.
+        implementation: Keras's legacy dropout layout (1: a mask per gate, 0 or 2: one shared mask); see
+            `GRUCell`.
         learnable_initial_state: start from trainable initial states (zeros at first), broadcast over the
             batch, instead of zeros. `get_weights()` then lists them first, before the cell's variables.
-        **kwargs: `name`, `dtype`, `trainable`, `activity_regularizer`, ...
+        activity_regularizer: optional regularizer of the output.
+        **kwargs: `name`, `dtype`, `trainable`, ...
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
@@ -142,6 +182,13 @@ class GRU(RecurrentSequence):
     The input projection `x_t W + b` of all steps is one matmul before the time loop. On GPU this is the
     generic (non-cuDNN) path; for cuDNN use the Keras layer: `set_weights` transfers the weights both ways.
 
+    Differences from `keras.layers.GRU` (deliberate; `tests/layers/test_argument_coverage_rnn.py` pins them):
+    `zero_output_for_mask` and `implementation` are named arguments here (Keras reads them from `**kwargs`), and
+    `learnable_initial_state` is keras-nn's own; `use_cudnn` is accepted and kept in the config, but the layer
+    always runs its generic loop (no cuDNN kernel). Every other Keras argument, the layer-level properties
+    (`layer.dropout` is `layer.cell.dropout`), the masks and the config are Keras's; `from_config` loads a Keras
+    config.
+
     Example:
     >>> layer = keras_nn.layers.GRU(8, reset_after=False)
     >>> layer(np.zeros((2, 5, 3), "float32")).shape
@@ -154,3 +201,41 @@ class GRU(RecurrentSequence):
 
     _cell_class = GRUCell
     _cell_name = "gru"
+    _takes_use_cudnn = True
+
+    recurrent_activation = cell_attribute("recurrent_activation")
+    reset_after = cell_attribute("reset_after")
+    implementation = cell_attribute("implementation")
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        reset_after=True,
+        use_cudnn="auto",
+        implementation=2,
+        zero_output_for_mask=False,
+        learnable_initial_state=False,
+        **kwargs,
+    ):
+        super().__init__(**forward_arguments(locals()))

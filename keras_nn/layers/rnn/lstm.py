@@ -7,7 +7,13 @@ the same outputs in the other. The time loop and what all recurrent layers share
 import keras
 from keras import ops
 
-from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence
+from keras_nn.layers.rnn.base import (
+    RecurrentCell,
+    RecurrentSequence,
+    cell_attribute,
+    check_implementation,
+    forward_arguments,
+)
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -33,7 +39,10 @@ class LSTMCell(RecurrentCell):
         kernel_constraint, recurrent_constraint, bias_constraint: optional constraints.
         dropout: dropout rate on the inputs.
         recurrent_dropout: dropout rate on `h_{t-1}`.
-        seed: seed of the dropout masks.
+        seed: seed of the dropout masks (the same seed draws the same masks as `keras.layers.LSTMCell`).
+        implementation: Keras's legacy argument: 1 gives every gate its own dropout masks, 2 (default) one mask
+            shared by the gates (0, from old saved configs, is 2). `recurrent_dropout > 0` sets 1, as in Keras.
+            Without dropout the numbers are the same either way; keras-nn always fuses the gates' matmuls.
 
     Call arguments:
         inputs: one step, `(batch, features)`.
@@ -43,6 +52,8 @@ class LSTMCell(RecurrentCell):
 
     Returns:
         `(output, new_states)`, output `(batch, units)`.
+
+    Differs from `keras.layers.LSTMCell` only in naming `implementation` (Keras reads it from `**kwargs`).
 
     Example:
     >>> cell = keras_nn.layers.LSTMCell(4)
@@ -59,11 +70,33 @@ class LSTMCell(RecurrentCell):
     _num_gates = 4
 
     def __init__(
-        self, units, activation="tanh", recurrent_activation="sigmoid", unit_forget_bias=True, **kwargs
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        implementation=2,
+        **kwargs,
     ):
-        super().__init__(units, activation=activation, **kwargs)
+        super().__init__(**forward_arguments(locals(), to=RecurrentCell.__init__))
         self.recurrent_activation = keras.activations.get(recurrent_activation)
         self.unit_forget_bias = unit_forget_bias
+        self.implementation = check_implementation(
+            type(self).__name__, implementation, self.recurrent_dropout
+        )
         self.state_size = [units, units]
 
     def _bias_initializer(self):
@@ -95,6 +128,7 @@ class LSTMCell(RecurrentCell):
             **super().get_config(),
             "recurrent_activation": keras.activations.serialize(self.recurrent_activation),
             "unit_forget_bias": self.unit_forget_bias,
+            "implementation": self.implementation,
         }
 
 
@@ -120,9 +154,14 @@ class LSTM(RecurrentSequence):
             sequences, more memory).
         zero_output_for_mask: masked steps output zeros instead of the previous output (`Bidirectional` turns
             it on for sequences, as Keras does).
+        use_cudnn: Keras's cuDNN switch (`"auto"`, True, False), accepted and kept in the config; keras-nn has
+            no cuDNN kernel, so every value runs the generic loop (True warns). For cuDNN use the Keras layer.
+        implementation: Keras's legacy dropout layout (1: a mask per gate, 0 or 2: one shared mask); see
+            `LSTMCell`.
         learnable_initial_state: start from trainable initial states (zeros at first), broadcast over the
             batch, instead of zeros. `get_weights()` then lists them first, before the cell's variables.
-        **kwargs: `name`, `dtype`, `trainable`, `activity_regularizer`, ...
+        activity_regularizer: optional regularizer of the output.
+        **kwargs: `name`, `dtype`, `trainable`, ...
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
@@ -138,6 +177,13 @@ class LSTM(RecurrentSequence):
     The input projection `x_t W + b` of all steps is one matmul before the time loop. On GPU this is the
     generic (non-cuDNN) path; for cuDNN use the Keras layer: `set_weights` transfers the weights both ways.
 
+    Differences from `keras.layers.LSTM` (deliberate; `tests/layers/test_argument_coverage_rnn.py` pins them):
+    `zero_output_for_mask` and `implementation` are named arguments here (Keras reads them from `**kwargs`), and
+    `learnable_initial_state` is keras-nn's own; `use_cudnn` is accepted and kept in the config, but the layer
+    always runs its generic loop (no cuDNN kernel). Every other Keras argument, the layer-level properties
+    (`layer.dropout` is `layer.cell.dropout`), the masks and the config are Keras's; `from_config` loads a Keras
+    config.
+
     Example:
     >>> layer = keras_nn.layers.LSTM(8, return_state=True)
     >>> output, h, c = layer(np.zeros((2, 5, 3), "float32"))
@@ -152,3 +198,41 @@ class LSTM(RecurrentSequence):
 
     _cell_class = LSTMCell
     _cell_name = "lstm"
+    _takes_use_cudnn = True
+
+    recurrent_activation = cell_attribute("recurrent_activation")
+    unit_forget_bias = cell_attribute("unit_forget_bias")
+    implementation = cell_attribute("implementation")
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        recurrent_activation="sigmoid",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        unit_forget_bias=True,
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        seed=None,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        use_cudnn="auto",
+        implementation=2,
+        zero_output_for_mask=False,
+        learnable_initial_state=False,
+        **kwargs,
+    ):
+        super().__init__(**forward_arguments(locals()))

@@ -6,7 +6,7 @@ same outputs in the other. The time loop and what all recurrent layers share are
 
 import keras
 
-from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence
+from keras_nn.layers.rnn.base import RecurrentCell, RecurrentSequence, forward_arguments
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -29,7 +29,7 @@ class SimpleRNNCell(RecurrentCell):
         seed: seed of the dropout masks.
 
     Call arguments:
-        inputs: one step, `(batch, features)`.
+        sequence: one step, `(batch, features)` (Keras's name for it).
         states: the previous state; `(batch, units)` or a list of it.
         training: whether dropout applies. Called on its own, a cell draws new dropout masks on every call;
             the sequence layers draw them once per sequence.
@@ -47,9 +47,9 @@ class SimpleRNNCell(RecurrentCell):
         Elman, "Finding Structure in Time", Cognitive Science 1990.
     """
 
-    def __init__(self, units, activation="tanh", **kwargs):
-        super().__init__(units, activation=activation, **kwargs)
-        self.state_size = units
+    def call(self, sequence, states, training=False):
+        # Keras's SimpleRNNCell names its step input `sequence` (LSTMCell and GRUCell: `inputs`).
+        return super().call(sequence, states, training=training)
 
     def step(self, projected, states, recurrent_masks=None):
         recurrent = self._masked_matmul(states[0], recurrent_masks, self.recurrent_kernel)
@@ -82,7 +82,8 @@ class SimpleRNN(RecurrentSequence):
             it on for sequences, as Keras does).
         learnable_initial_state: start from trainable initial states (zeros at first), broadcast over the
             batch, instead of zeros. `get_weights()` then lists them first, before the cell's variables.
-        **kwargs: `name`, `dtype`, `trainable`, `activity_regularizer`, ...
+        activity_regularizer: optional regularizer of the output.
+        **kwargs: `name`, `dtype`, `trainable`, ...
 
     Call arguments:
         sequences: `(batch, timesteps, features)`.
@@ -98,6 +99,12 @@ class SimpleRNN(RecurrentSequence):
     The input projection `x_t W + b` of all steps is one matmul before the time loop. On GPU this is the
     generic (non-cuDNN) path; for cuDNN use the Keras layer: `set_weights` transfers the weights both ways.
 
+    Differences from `keras.layers.SimpleRNN` (deliberate; `tests/layers/test_argument_coverage_rnn.py` pins them):
+    `zero_output_for_mask` is a named argument here (Keras reads it from `**kwargs`), and
+    `learnable_initial_state` is keras-nn's own. Every other Keras argument, the layer-level properties
+    (`layer.dropout` is `layer.cell.dropout`), the masks and the config are Keras's; `from_config` loads a Keras
+    config.
+
     Example:
     >>> layer = keras_nn.layers.SimpleRNN(8, return_sequences=True)
     >>> layer(np.zeros((2, 5, 3), "float32")).shape
@@ -109,3 +116,32 @@ class SimpleRNN(RecurrentSequence):
 
     _cell_class = SimpleRNNCell
     _cell_name = "simple_rnn"
+
+    def __init__(
+        self,
+        units,
+        activation="tanh",
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        recurrent_initializer="orthogonal",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        recurrent_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        recurrent_constraint=None,
+        bias_constraint=None,
+        dropout=0.0,
+        recurrent_dropout=0.0,
+        return_sequences=False,
+        return_state=False,
+        go_backwards=False,
+        stateful=False,
+        unroll=False,
+        seed=None,
+        zero_output_for_mask=False,
+        learnable_initial_state=False,
+        **kwargs,
+    ):
+        super().__init__(**forward_arguments(locals()))

@@ -36,17 +36,20 @@ def test_bidirectional_parity_with_keras(merge_mode):
 
 
 def test_bidirectional_other_cells_with_initial_state():
+    # return_state too: the final states of both directions, in Keras's order, under a mask.
     for kind in ("simple_rnn", "gru", "gru_reset_before"):
         ours_class, keras_class, extra, _ = KINDS[kind]
-        ours = layers.Bidirectional(ours_class(5, return_sequences=True, **extra))
-        reference = keras.layers.Bidirectional(keras_class(5, return_sequences=True, **extra))
+        ours = layers.Bidirectional(ours_class(5, return_sequences=True, return_state=True, **extra))
+        reference = keras.layers.Bidirectional(keras_class(5, return_sequences=True, return_state=True, **extra))
         ours.build(SEQUENCES.shape)
         reference.build(SEQUENCES.shape)
         randomize(reference, np.random.default_rng(6))
         ours.set_weights(reference.get_weights())
         states = [np.random.default_rng(7).normal(size=(3, 5)).astype("float32") for _ in range(2)]
         expected = reference(SEQUENCES, mask=MASK, initial_state=states)
-        assert max_difference(expected, ours(SEQUENCES, mask=MASK, initial_state=states)) < 1e-5, kind
+        actual = ours(SEQUENCES, mask=MASK, initial_state=states)
+        assert len(actual) == len(expected) == 3
+        assert max_difference(expected, actual) < 1e-5, kind
 
 
 def test_bidirectional_wraps_keras_layers_and_custom_backward_layer():
