@@ -17,8 +17,12 @@ sharding and the optimizer's all-reduce are `MultiWorkerMirroredStrategy`'s own,
 `train_step` included) runs unchanged, with its callbacks.
 """
 
+import contextlib
+
 import keras
 import tensorflow as tf
+
+from keras_nn.errors import WorkerLostError
 
 
 class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
@@ -45,11 +49,29 @@ class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy
 def in_multi_worker_mode(strategy):
     """True when `strategy` spans several workers: then every collective needs every worker, so a model trained
     under it can no longer run on one worker alone."""
-    return isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.cluster_resolver is not None and (
-        len(strategy.cluster_resolver.cluster_spec().as_dict().get("worker", []))
-        + len(strategy.cluster_resolver.cluster_spec().as_dict().get("chief", []))
-        > 1
-    )
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return False
+    cluster = resolver.cluster_spec().as_dict()
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1
+
+
+@contextlib.contextmanager
+def reporting_lost_workers(strategy):
+    """Turns the collective errors a multi-worker step raises when another worker is gone (its heartbeats stop:
+    TensorFlow's coordination service notices within about 10 s) into one `WorkerLostError` line."""
+    if not in_multi_worker_mode(strategy):
+        yield
+        return
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        cause = next((line for line in lines if "unhealthy" in line or "aborted" in line), lines[0] if lines else "")
+        raise WorkerLostError(
+            f"another worker of this multi-worker run stopped ({cause[:160]}); start every worker again with the "
+            "same command and --resume to continue from the last backup"
+        ) from None
 
 
 def local_copy(model, task, config, steps_per_epoch):

@@ -34,6 +34,12 @@ def resolve_strategy_name(name="auto"):
     return "one_device"
 
 
+# One strategy of each kind per process: a second MirroredStrategy or MultiWorkerMirroredStrategy would start its
+# collective keys again and clash with the first's (runs of an experiment, or several runs in one process, fail with
+# "Shape mismatch in the collective instance").
+_BUILT = {}
+
+
 def get_strategy(name="auto"):
     """Builds the strategy for `name` (see `resolve_strategy_name`).
 
@@ -45,6 +51,13 @@ def get_strategy(name="auto"):
         A `tf.distribute.Strategy`. Build and compile the model inside `strategy.scope()`.
     """
     name = resolve_strategy_name(name)
+    key = (name, os.environ.get("TF_CONFIG", ""), os.environ.get("TPU_NAME", ""))
+    if key not in _BUILT:
+        _BUILT[key] = _build_strategy(name)
+    return _BUILT[key]
+
+
+def _build_strategy(name):
     if name == "one_device" and not tf.config.list_physical_devices("GPU"):
         # On a machine whose one device is the CPU, TensorFlow's default strategy places everything where
         # OneDeviceStrategy("/cpu:0") would, and skips its input pipeline, whose GeneratorDataset makes tf.data log
