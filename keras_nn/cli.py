@@ -109,12 +109,12 @@ def _worker_arguments(args, output):
 
 
 def cmd_train(args):
-    from keras_nn.runs import run_ablation, run_comparison, train_run
-
     if args.workers is not None:
         from keras_nn.runs.launch import check_worker_count
 
         check_worker_count(args.workers, args.strategy)
+    from keras_nn.runs import run_ablation, run_comparison, train_run
+
     config = _recipe_from_args(args)
     output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
     if args.workers is not None:
