@@ -94,11 +94,34 @@ def _print_metrics(run_dir, metrics):
         print(f"expected {expected['metric']} >= {expected['min']}: {verdict} ({expected['value']})")
 
 
+def _worker_arguments(args, output):
+    """The `keras-nn` arguments each local worker of `--workers` runs: this command's, one --output for all."""
+    arguments = ["--verbose"] if args.verbose else []
+    arguments += ["train", args.recipe, "--strategy", "multi_worker", "--output", output]
+    for override in args.set or []:
+        arguments += ["--set", override]
+    if args.data:
+        arguments += ["--data", args.data]
+    if args.epochs is not None:
+        arguments += ["--epochs", str(args.epochs)]
+    arguments += [flag for flag, on in (("--mixed-precision", args.mixed_precision), ("--xla", args.xla)) if on]
+    return arguments + (["--resume"] if args.resume else [])
+
+
 def cmd_train(args):
+    if args.workers is not None:
+        from keras_nn.runs.launch import check_worker_count
+
+        check_worker_count(args.workers, args.strategy)
     from keras_nn.runs import run_ablation, run_comparison, train_run
 
     config = _recipe_from_args(args)
     output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
+    if args.workers is not None:
+        from keras_nn.runs.launch import launch_workers
+
+        check_worker_count(args.workers, config["training"]["strategy"])
+        return launch_workers(_worker_arguments(args, output), args.workers)
     if config["ablation"] != "none" or config["comparison"]:
         experiment = run_comparison if config["comparison"] else run_ablation
         summary = experiment(config, output, resume=args.resume)
@@ -364,6 +387,12 @@ def build_parser():
     train.add_argument("--mixed-precision", action="store_true", help="train in mixed_float16")
     train.add_argument("--xla", action="store_true", help="compile the train step with XLA")
     train.add_argument("--resume", action="store_true", help="continue the interrupted run in --output")
+    train.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="start N local worker processes of one multi-worker run (TF_CONFIG on localhost; worker 0 writes)",
+    )
     train.set_defaults(run=cmd_train)
 
     evaluate = commands.add_parser("evaluate", help="evaluate a run's model on its validation and test data")
@@ -527,7 +556,7 @@ def main(argv=None):
     if not args.command:
         parser.print_help()
         return EXIT_USAGE
-    from keras_nn.errors import UsageError
+    from keras_nn.errors import UsageError, WorkerLostError
 
     quiet = contextlib.nullcontext() if args.verbose else quiet_native_logs()
     try:
@@ -536,6 +565,9 @@ def main(argv=None):
     except UsageError as error:
         print(f"keras-nn: error: {error}", file=sys.stderr)
         return EXIT_USAGE
+    except WorkerLostError as error:
+        print(f"keras-nn: error: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         print("keras-nn: interrupted; `keras-nn train ... --output DIR --resume` continues a run", file=sys.stderr)
         return EXIT_FAILURE

@@ -52,3 +52,7 @@ class OutputDirError(UsageError, FileExistsError):
 
 class ExportError(KerasNNError, RuntimeError):
     """A converter or runtime failed on a model that was valid on the Keras side."""
+
+
+class WorkerLostError(KerasNNError, RuntimeError):
+    """Another worker of a multi-worker run stopped, so this one cannot go on (resume every worker)."""

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from keras_nn.config.vocabulary import STRATEGIES
 from keras_nn.errors import ConfigError
+from keras_nn.training.distributed import KerasMultiWorkerMirroredStrategy
 
 
 def _worker_count():
@@ -33,6 +34,12 @@ def resolve_strategy_name(name="auto"):
     return "one_device"
 
 
+# One strategy of each kind per process: a second MirroredStrategy or MultiWorkerMirroredStrategy would start its
+# collective keys again and clash with the first's (runs of an experiment, or several runs in one process, fail with
+# "Shape mismatch in the collective instance").
+_BUILT = {}
+
+
 def get_strategy(name="auto"):
     """Builds the strategy for `name` (see `resolve_strategy_name`).
 
@@ -44,6 +51,13 @@ def get_strategy(name="auto"):
         A `tf.distribute.Strategy`. Build and compile the model inside `strategy.scope()`.
     """
     name = resolve_strategy_name(name)
+    key = (name, os.environ.get("TF_CONFIG", ""), os.environ.get("TPU_NAME", ""))
+    if key not in _BUILT:
+        _BUILT[key] = _build_strategy(name)
+    return _BUILT[key]
+
+
+def _build_strategy(name):
     if name == "one_device" and not tf.config.list_physical_devices("GPU"):
         # On a machine whose one device is the CPU, TensorFlow's default strategy places everything where
         # OneDeviceStrategy("/cpu:0") would, and skips its input pipeline, whose GeneratorDataset makes tf.data log
@@ -52,7 +66,7 @@ def get_strategy(name="auto"):
     elif name == "one_device":
         strategy = tf.distribute.OneDeviceStrategy("/gpu:0")
     elif name == "mirrored":
-        strategy = tf.distribute.MirroredStrategy()
+        strategy = tf.distribute.MirroredStrategy(_mirrored_devices())
     elif name == "multi_worker":
         if _worker_count() < 1:
             raise ConfigError(
@@ -60,7 +74,7 @@ def get_strategy(name="auto"):
                 '(e.g. {"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", '
                 '"index": 0}}); set it on every worker'
             )
-        strategy = tf.distribute.MultiWorkerMirroredStrategy()
+        strategy = KerasMultiWorkerMirroredStrategy()
     else:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=os.environ.get("TPU_NAME", ""))
         tf.config.experimental_connect_to_cluster(resolver)
@@ -69,8 +83,20 @@ def get_strategy(name="auto"):
     return strategy
 
 
+def _mirrored_devices():
+    """Every local GPU; without one, every logical CPU device (several only when the process split its CPU with
+    `tf.config.set_logical_device_configuration`, the stand-in for a multi-GPU machine), else None (the CPU)."""
+    if tf.config.list_physical_devices("GPU"):
+        return None
+    cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
+    return cpus if len(cpus) > 1 else None
+
+
 def strategy_label(strategy):
-    """The strategy's class name, `DefaultStrategy` for TensorFlow's default (no distribution: one CPU)."""
+    """The strategy's class name as `tf.distribute` exports it: `DefaultStrategy` for TensorFlow's default (no
+    distribution: one CPU), `MultiWorkerMirroredStrategy` for keras-nn's (`KerasMultiWorkerMirroredStrategy`)."""
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return "MultiWorkerMirroredStrategy"
     name = type(strategy).__name__
     return "DefaultStrategy" if name == "_DefaultDistributionStrategy" else name
 

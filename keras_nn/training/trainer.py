@@ -19,6 +19,12 @@ import keras
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.files import atomic_write_text, save_model
 from keras_nn.training.callbacks import standard_callbacks, tidy_history
+from keras_nn.training.distributed import (
+    in_multi_worker_mode,
+    local_copy,
+    reporting_lost_workers,
+    synchronize_batch_norm,
+)
 from keras_nn.training.strategy import get_strategy, is_chief, strategy_label
 from keras_nn.training.tasks import create_task
 from keras_nn.viz import plot_history
@@ -69,6 +75,8 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
         steps_per_epoch = max(math.ceil(bundle.num_examples["train"] / config["data"]["batch_size"]), 1)
         with strategy.scope():
             model = task.build_model(config, bundle)
+            if strategy.num_replicas_in_sync > 1:
+                synchronize_batch_norm(model)
             task.compile(model, config, steps_per_epoch)
             # Build the optimizer's state now: BackupAndRestore restores into it before the first step.
             model.optimizer.build(model.trainable_variables)
@@ -84,13 +92,22 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
         # Said once the data and the model are checked: a bad input stays one line.
         logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
         started = time.perf_counter()
-        history = task.fit(
-            model, bundle, config, callbacks=[*standard_callbacks(writes, training, resume), *callbacks], verbose=verbose
-        )
+        with reporting_lost_workers(strategy):
+            history = task.fit(
+                model,
+                bundle,
+                config,
+                callbacks=[*standard_callbacks(writes, training, resume), *callbacks],
+                verbose=verbose,
+            )
         train_seconds = time.perf_counter() - started
         if not chief:
+            # Kept until fit succeeds: its backup is what `--resume` restores on this worker.
             shutil.rmtree(writes.root, ignore_errors=True)
             return TrainResult({}, model, bundle, task)
+        if in_multi_worker_mode(strategy):
+            # The other workers are gone: evaluate, report, save and export a copy that needs none of them.
+            model = local_copy(model, task, config, steps_per_epoch)
 
         tidy_history(run.history)
         metrics = evaluate_model(task, model, bundle, config)

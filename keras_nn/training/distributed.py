@@ -1,0 +1,119 @@
+"""Multi-worker training with Keras 3's `fit`: the `MultiWorkerMirroredStrategy` the trainer builds, and the local
+copy of a trained model that the chief evaluates, reports on and exports alone.
+
+Keras 3.15's TensorFlow trainer calls `Strategy.reduce` in two ways that `MultiWorkerMirroredStrategy` rejects once
+a second worker is in the cluster (keras-team/keras#20585, tensorflow/tensorflow#72388):
+
+- `_maybe_symbolic_build` (the start of `fit` and `evaluate`) reduces the first batch, a tuple of `PerReplica`
+  values, with `axis=None`; `Strategy.reduce` takes one value, not a nest ("TODO: support `value` being a nest" in
+  TensorFlow), and the collective path tries to convert the tuple to a tensor: `ValueError: Attempt to convert a
+  value (PerReplica:{...})`.
+- `reduce_per_replica` reduces every scalar metric of a step with `axis=0` on a multi-worker strategy: `Invalid
+  reduction dimension 0 for input with 0 dimensions`.
+
+`KerasMultiWorkerMirroredStrategy` reduces a nest leaf by leaf and a scalar across replicas only (what `axis=0` can
+only mean for a value with no batch dimension). Nothing else changes: the variables, the collectives, the input
+sharding and the optimizer's all-reduce are `MultiWorkerMirroredStrategy`'s own, so every task's `fit` (its own
+`train_step` included) runs unchanged, with its callbacks.
+"""
+
+import contextlib
+
+import keras
+import tensorflow as tf
+
+from keras_nn.errors import WorkerLostError
+
+
+class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+    """`tf.distribute.MultiWorkerMirroredStrategy` whose `reduce` takes what Keras 3's `fit` hands it.
+
+    Args:
+        cluster_resolver, communication_options: as for `tf.distribute.MultiWorkerMirroredStrategy`.
+    """
+
+    def reduce(self, reduce_op, value, axis):
+        def reduce_one(one):
+            local = self.experimental_local_results(one)[0]
+            if not (local.dtype.is_floating or local.dtype.is_integer or local.dtype.is_bool):
+                # Only the symbolic build reduces a batch, and it reads the shapes and dtypes alone; a string
+                # or other tensor has no mean, and every worker holds one of the same shape.
+                return local
+            return super(KerasMultiWorkerMirroredStrategy, self).reduce(
+                reduce_op, one, None if local.shape.rank == 0 else axis
+            )
+
+        return tf.nest.map_structure(reduce_one, value)
+
+
+def in_multi_worker_mode(strategy):
+    """True when `strategy` spans several workers: then every collective needs every worker, so a model trained
+    under it can no longer run on one worker alone."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) or resolver is None:
+        return False
+    cluster = resolver.cluster_spec().as_dict()
+    return len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1
+
+
+@contextlib.contextmanager
+def reporting_lost_workers(strategy):
+    """Turns the collective errors a multi-worker step raises when another worker is gone (its heartbeats stop:
+    TensorFlow's coordination service notices within about 10 s) into one `WorkerLostError` line."""
+    if not in_multi_worker_mode(strategy):
+        yield
+        return
+    try:
+        yield
+    except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError) as error:
+        lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+        cause = next((line for line in lines if "unhealthy" in line or "aborted" in line), lines[0] if lines else "")
+        raise WorkerLostError(
+            f"another worker of this multi-worker run stopped ({cause[:160]}); start every worker again with the "
+            "same command and --resume to continue from the last backup"
+        ) from None
+
+
+def local_copy(model, task, config, steps_per_epoch):
+    """A copy of a model trained by several workers, built and compiled outside their strategy, with its weights.
+
+    After `fit` the other workers leave, and every `evaluate` or `predict` of the trained model would wait on a
+    collective with them; the chief evaluates, reports, saves and exports this copy instead.
+
+    Args:
+        model: the trained model (its variables mirrored across the workers).
+        task: the run's `Task` (it compiles the copy as it compiled the model).
+        config: the resolved recipe.
+        steps_per_epoch: as given to `task.compile`.
+
+    Returns:
+        A compiled `keras.Model` with the same weights, on this worker's devices.
+    """
+    # Called outside `strategy.scope()`: the copy's variables are plain ones of TensorFlow's default strategy.
+    # The `.keras` round trip every registered model is tested for, in memory: config, then built from its
+    # build config.
+    copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
+    task.compile(copy, config, steps_per_epoch)
+    copy.set_weights(model.get_weights())
+    return copy
+
+
+def synchronize_batch_norm(model):
+    """Makes every `BatchNormalization` layer of `model` compute its batch statistics over the global batch
+    (`synchronized=True`, an all-reduce per layer and step) instead of each replica's share of it.
+
+    Without it, each replica normalizes by the statistics of its own part of the batch, so the gradients differ
+    from a run on one device with the same global batch, and each worker's moving mean and variance follow its own
+    shard (the workers end with different weights). Called before `fit` traces the step, which reads the flag.
+
+    Returns:
+        How many layers were switched.
+    """
+    switched = 0
+    # Keras has no public recursive walk over nested layers (blocks inside models inside models); this is the one
+    # private name this module uses.
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization) and not layer.synchronized:
+            layer.synchronized = True
+            switched += 1
+    return switched
