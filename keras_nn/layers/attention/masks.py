@@ -8,6 +8,7 @@ gets all-zero weights (and a zero context), never NaN. The softmax runs in float
 """
 
 from keras import ops
+from keras.src.backend.common.masking import get_keras_mask
 
 # Added to masked scores before the softmax: far below any real score, and finite, so a fully masked row gives
 # a uniform softmax (zeroed afterwards) rather than NaN.
@@ -32,6 +33,24 @@ def make_causal_mask(query_length, key_length=None, start_index=0):
     rows = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
     columns = ops.arange(key_length, dtype="int32")
     return ops.greater_equal(ops.expand_dims(rows, 1), ops.expand_dims(columns, 0))
+
+
+def make_sliding_window_mask(query_length, key_length, window, start_index=0):
+    """The band of `keras.layers.MultiHeadAttention(sliding_window=w)`: `[Tq, Tk]` booleans, True where
+    `|start_index + i - j| < window` (combine with the causal mask for a causal window).
+
+    Args:
+        query_length, key_length, start_index: as `make_causal_mask`.
+        window: the positive band width `w`.
+    """
+    rows = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
+    columns = ops.arange(key_length, dtype="int32")
+    return ops.less(ops.abs(ops.expand_dims(rows, 1) - ops.expand_dims(columns, 0)), window)
+
+
+def keras_mask(tensor):
+    """The Keras mask attached to `tensor` (by `Embedding(mask_zero=True)`, `Masking`, ...), or None."""
+    return None if tensor is None else get_keras_mask(tensor)
 
 
 def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):

@@ -6,7 +6,12 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
-from keras_nn.layers.attention.masks import make_causal_mask, masked_softmax, merge_masks
+from keras_nn.layers.attention.masks import (
+    keras_mask,
+    make_causal_mask,
+    make_sliding_window_mask,
+    masked_softmax,
+)
 from keras_nn.layers.validation import check_positive_int, check_rate
 
 
@@ -73,8 +78,18 @@ class MultiHeadAttention(keras.layers.Layer):
         dropout=0.0,
         use_bias=True,
         output_shape=None,
+        attention_axes=None,
+        sliding_window=None,
+        flash_attention=None,
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        activity_regularizer=None,
+        kernel_constraint=None,
+        bias_constraint=None,
+        use_gate=False,
+        seed=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -92,6 +107,9 @@ class MultiHeadAttention(keras.layers.Layer):
             output_shape = output_shape[0]
         if output_shape is not None:
             check_positive_int(owner, "output_shape", output_shape)
+        self.attention_axes = _check_attention_axes(attention_axes)
+        if sliding_window is not None:
+            check_positive_int(owner, "sliding_window", sliding_window)
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim or key_dim
@@ -99,21 +117,45 @@ class MultiHeadAttention(keras.layers.Layer):
         self.use_bias = use_bias
         # Not `self.output_shape`: Functional models and Sequential own that attribute name.
         self.output_width = output_shape
+        self.sliding_window = sliding_window
+        self.use_gate = bool(use_gate)
+        self.flash_attention = flash_attention
+        # As Keras decides it: the argument, else the global `keras.config.enable_flash_attention()` setting.
+        self._use_flash_attention = flash_attention or keras.config.is_flash_attention_enabled()
+        if self._use_flash_attention and self.dropout > 0.0:
+            raise ConfigError(
+                f"{owner}: flash attention has no dropout; got dropout={dropout!r} with flash_attention="
+                f"{flash_attention!r}: set dropout=0.0 or flash_attention=False"
+            )
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        # Keras gives the activity regularizer to each projection, not to the layer's own output.
+        self.projection_activity_regularizer = keras.regularizers.get(activity_regularizer)
+        self.kernel_constraint = keras.constraints.get(kernel_constraint)
+        self.bias_constraint = keras.constraints.get(bias_constraint)
+        self.seed = seed
+        self.dropout_layer = keras.layers.Dropout(self.dropout, seed=seed, dtype=self.dtype_policy)
         self._inverse_sqrt_key_dim = 1.0 / math.sqrt(key_dim)
+        self.supports_masking = True
 
-    def _projection(self, equation, output_shape, bias_axes, name):
+    def _projection(self, equation, output_shape, bias_axes, name, activation=None):
         # A fresh initializer per projection, as Keras does: a shared seeded instance would repeat its values.
         return keras.layers.EinsumDense(
             equation,
             output_shape=output_shape,
+            activation=activation,
             bias_axes=bias_axes if self.use_bias else None,
             kernel_initializer=self.kernel_initializer.__class__.from_config(
                 self.kernel_initializer.get_config()
             ),
             bias_initializer=self.bias_initializer.__class__.from_config(self.bias_initializer.get_config()),
+            kernel_regularizer=self.kernel_regularizer,
+            bias_regularizer=self.bias_regularizer,
+            activity_regularizer=self.projection_activity_regularizer,
+            kernel_constraint=self.kernel_constraint,
+            bias_constraint=self.bias_constraint,
             dtype=self.dtype_policy,
             name=name,
         )
@@ -125,13 +167,20 @@ class MultiHeadAttention(keras.layers.Layer):
         for name, shape in (("query", query_shape), ("value", value_shape), ("key", key_shape)):
             if len(shape) != 3:
                 raise ShapeError(
-                    f"MultiHeadAttention: {name} must be [batch, length, width]; got shape {shape}"
+                    f"MultiHeadAttention: {name} must be [batch, length, width]; got shape {shape} (for "
+                    "attention over other axes of higher-rank inputs use keras.layers.MultiHeadAttention)"
                 )
         heads = self.num_heads
+        # Built in Keras's order (query, key, gate, value, output), so that get_weights() lines up.
         self.query_dense = self._projection("abc,cde->abde", (None, heads, self.key_dim), "de", "query")
         self.query_dense.build(query_shape)
         self.key_dense = self._projection("abc,cde->abde", (None, heads, self.key_dim), "de", "key")
         self.key_dense.build(key_shape)
+        if self.use_gate:
+            self.gate_dense = self._projection(
+                "abc,cde->abde", (None, heads, self.value_dim), "de", "gate", activation="sigmoid"
+            )
+            self.gate_dense.build(query_shape)
         self.value_dense = self._projection("abc,cde->abde", (None, heads, self.value_dim), "de", "value")
         self.value_dense.build(value_shape)
         width = self.output_width or query_shape[-1]
@@ -160,41 +209,69 @@ class MultiHeadAttention(keras.layers.Layer):
         query,
         value=None,
         key=None,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
         attention_mask=None,
-        use_causal_mask=False,
         return_attention_scores=False,
         training=None,
+        use_causal_mask=False,
         cache=None,
         cache_update_index=None,
     ):
-        value = query if value is None else value
+        # Keras fills `*_mask` from the tensors' own masks only when a call has two tensors or more.
+        query_mask = keras_mask(query) if query_mask is None else query_mask
+        if value is None:
+            value, value_mask = query, query_mask if value_mask is None else value_mask
+        else:
+            value_mask = keras_mask(value) if value_mask is None else value_mask
+        key_mask = keras_mask(key) if key_mask is None else key_mask
         if cache is None:
             if cache_update_index is not None:
                 raise ConfigError("MultiHeadAttention: cache_update_index needs a cache; pass cache=...")
             keys = self.key_dense(value if key is None else key)
             values = self.value_dense(value)
-        elif cache_update_index is None:
-            keys, values = cache[:, 0], cache[:, 1]
         else:
-            start = [0, cache_update_index, 0, 0]
-            keys = ops.slice_update(cache[:, 0], start, self.key_dense(value if key is None else key))
-            values = ops.slice_update(cache[:, 1], start, self.value_dense(value))
-            cache = ops.stack([keys, values], axis=1)
+            # The keys run over the cache, which the masks of this call's value and key do not cover.
+            value_mask = key_mask = None
+            if cache_update_index is None:
+                keys, values = cache[:, 0], cache[:, 1]
+            else:
+                start = [0, cache_update_index, 0, 0]
+                keys = ops.slice_update(cache[:, 0], start, self.key_dense(value if key is None else key))
+                values = ops.slice_update(cache[:, 1], start, self.value_dense(value))
+                cache = ops.stack([keys, values], axis=1)
         queries = self.query_dense(query)
-        if use_causal_mask:
-            causal = make_causal_mask(
-                ops.shape(queries)[1],
-                ops.shape(keys)[1],
-                0 if cache_update_index is None else cache_update_index,
+        attention_mask = self._attention_mask(
+            queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_update_index
+        )
+        if self._use_flash_attention and return_attention_scores:
+            raise ConfigError(
+                "MultiHeadAttention: flash attention does not compute the attention scores; call with "
+                "return_attention_scores=False or build with flash_attention=False"
             )
-            attention_mask = merge_masks(attention_mask=attention_mask, causal_mask=causal)
-        if return_attention_scores or attention_mask is not None or (self.dropout and training):
-            output, scores = self._attend(queries, keys, values, attention_mask, training)
-        else:
+        if self._use_flash_attention or not (
+            return_attention_scores or attention_mask is not None or (self.dropout and training)
+        ):
             # Nothing asks for the weights: Keras' fused attention (two einsums on TensorFlow, the backend's own
             # kernel elsewhere), as keras.layers.MultiHeadAttention takes it; measured in bench/vit_bench.py.
-            context = ops.dot_product_attention(queries, keys, values, scale=self._inverse_sqrt_key_dim)
-            output, scores = self.output_dense(context), None
+            mask = attention_mask
+            while mask is not None and len(mask.shape) < 4:
+                mask = ops.expand_dims(mask, -3)
+            context = ops.dot_product_attention(
+                queries,
+                keys,
+                values,
+                mask=mask,
+                scale=self._inverse_sqrt_key_dim,
+                flash_attention=self._use_flash_attention,
+            )
+            scores = None
+        else:
+            context, scores = self._attend(queries, keys, values, attention_mask, training)
+        if self.use_gate:
+            context = ops.multiply(context, self.gate_dense(query))
+        output = self.output_dense(context)
         outputs = (
             (output,)
             + ((cache,) if cache is not None else ())
@@ -202,8 +279,31 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         return outputs[0] if len(outputs) == 1 else outputs
 
+    def _attention_mask(
+        self, queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_index
+    ):
+        """Keras's `_compute_attention_mask`: the AND of every mask given, or None; `[B or 1, Tq, Tk]`."""
+        masks = [] if attention_mask is None else [ops.cast(attention_mask, "bool")]
+        if query_mask is not None:
+            masks.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
+        for mask in (value_mask, key_mask):
+            if mask is not None:
+                masks.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
+        query_length, key_length = ops.shape(queries)[1], ops.shape(keys)[1]
+        start = 0 if cache_index is None else cache_index
+        if use_causal_mask:
+            masks.append(make_causal_mask(query_length, key_length, start))
+        if self.sliding_window is not None:
+            masks.append(make_sliding_window_mask(query_length, key_length, self.sliding_window, start))
+        if not masks:
+            return None
+        merged = masks[0]
+        for mask in masks[1:]:
+            merged = ops.logical_and(merged, mask)
+        return merged
+
     def _attend(self, queries, keys, values, mask, training):
-        """Projected `[B, T, heads, d]` tensors -> `(output [B, Tq, d_out], weights [B, heads, Tq, Tk])`."""
+        """Projected `[B, T, heads, d]` tensors -> `(context [B, Tq, heads, d_v], weights [B, heads, Tq, Tk])`."""
         queries = ops.multiply(queries, ops.cast(self._inverse_sqrt_key_dim, queries.dtype))
         # Queries first: the TensorFlow backend runs this equation as two transposes and a batched matmul; the
         # keys-first equation of keras.layers.MultiHeadAttention costs a third transpose (same numbers).
@@ -211,8 +311,11 @@ class MultiHeadAttention(keras.layers.Layer):
         if mask is not None and len(mask.shape) == 3:
             mask = ops.expand_dims(mask, 1)  # [B, Tq, Tk] -> [B, 1, Tq, Tk], the same for every head
         weights = masked_softmax(scores, mask)
-        context = ops.einsum("acbe,aecd->abcd", self.dropout_layer(weights, training=training), values)
-        return self.output_dense(context), weights
+        if self.dropout:
+            context = ops.einsum("acbe,aecd->abcd", self.dropout_layer(weights, training=training), values)
+        else:
+            context = ops.einsum("acbe,aecd->abcd", weights, values)
+        return context, weights
 
     def get_config(self):
         return {
@@ -223,6 +326,31 @@ class MultiHeadAttention(keras.layers.Layer):
             "dropout": self.dropout,
             "use_bias": self.use_bias,
             "output_shape": self.output_width,
+            "attention_axes": self.attention_axes,
+            "sliding_window": self.sliding_window,
+            "flash_attention": self.flash_attention,
             "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
             "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+            "kernel_regularizer": keras.regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": keras.regularizers.serialize(self.bias_regularizer),
+            "activity_regularizer": keras.regularizers.serialize(self.projection_activity_regularizer),
+            "kernel_constraint": keras.constraints.serialize(self.kernel_constraint),
+            "bias_constraint": keras.constraints.serialize(self.bias_constraint),
+            "use_gate": self.use_gate,
+            "seed": self.seed,
         }
+
+
+def _check_attention_axes(attention_axes):
+    """`attention_axes` of `[batch, length, width]` inputs: None or the length axis (1, or -2 as Keras counts
+    negative axes over the projected `[batch, length, heads, dim]`), returned as Keras's config holds it."""
+    axes = (attention_axes,) if isinstance(attention_axes, int) else attention_axes
+    if axes is None:
+        return None
+    if not isinstance(axes, (list, tuple)) or tuple(a if a >= 0 else 3 + a for a in axes) != (1,):
+        raise ConfigError(
+            f"MultiHeadAttention: attention_axes={attention_axes!r} is not supported; keras-nn attends over the "
+            "length axis of [batch, length, width] inputs only: use attention_axes=None (or 1), or "
+            "keras.layers.MultiHeadAttention for attention over other axes"
+        )
+    return tuple(axes)

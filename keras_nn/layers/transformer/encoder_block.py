@@ -2,8 +2,7 @@
 
 import keras
 
-from keras_nn.layers.attention.masks import merge_masks
-from keras_nn.layers.transformer.base import TransformerBlock, check_block_inputs
+from keras_nn.layers.transformer.base import TransformerBlock, block_attention_mask, check_block_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -56,13 +55,14 @@ class TransformerEncoderBlock(TransformerBlock):
         self._build_feedforward(inputs_shape)
 
     def call(
-        self, inputs, padding_mask=None, attention_mask=None, return_attention_scores=False, training=None
+        self, inputs, padding_mask=None, attention_mask=None, training=None, return_attention_scores=False
     ):
-        mask = merge_masks(padding_mask=padding_mask, attention_mask=attention_mask)
+        mask = block_attention_mask(inputs, padding_mask, attention_mask)
         x, scores = self._residual(
             inputs,
             self.self_attention_norm,
             self.self_attention_dropout,
+            # `h` keeps the Keras mask of `inputs`, which MultiHeadAttention applies to queries and keys.
             lambda h: self.self_attention_layer(
                 h, h, attention_mask=mask, return_attention_scores=return_attention_scores, training=training
             ),
