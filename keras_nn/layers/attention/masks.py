@@ -7,8 +7,10 @@ broadcastable to `[batch, Tq, Tk]`. Masked keys get exactly zero weight; a query
 gets all-zero weights (and a zero context), never NaN. The softmax runs in float32 under mixed precision.
 """
 
+import contextlib
+
 from keras import ops
-from keras.src.backend.common.masking import get_keras_mask
+from keras.src.backend.common.masking import get_keras_mask, set_keras_mask
 
 # Added to masked scores before the softmax: far below any real score, and finite, so a fully masked row gives
 # a uniform softmax (zeroed afterwards) rather than NaN.
@@ -51,6 +53,26 @@ def make_sliding_window_mask(query_length, key_length, window, start_index=0):
 def keras_mask(tensor):
     """The Keras mask attached to `tensor` (by `Embedding(mask_zero=True)`, `Masking`, ...), or None."""
     return None if tensor is None else get_keras_mask(tensor)
+
+
+@contextlib.contextmanager
+def hidden_keras_masks(*tensors):
+    """Detaches the Keras masks of `tensors` for the `with` body and puts them back after it.
+
+    For a layer that has read the masks and applies them itself: its sublayers then neither apply them again
+    nor warn that they drop them (keras.layers.MultiHeadAttention deletes them for good; this leaves the
+    caller's tensors as they were).
+    """
+    saved = [(tensor, get_keras_mask(tensor)) for tensor in tensors if tensor is not None]
+    for tensor, mask in saved:
+        if mask is not None:
+            set_keras_mask(tensor, None)
+    try:
+        yield
+    finally:
+        for tensor, mask in saved:
+            if mask is not None:
+                set_keras_mask(tensor, mask)
 
 
 def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):

@@ -7,6 +7,7 @@ from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.attention.masks import (
+    hidden_keras_masks,
     keras_mask,
     make_causal_mask,
     make_sliding_window_mask,
@@ -226,6 +227,42 @@ class MultiHeadAttention(keras.layers.Layer):
         else:
             value_mask = keras_mask(value) if value_mask is None else value_mask
         key_mask = keras_mask(key) if key_mask is None else key_mask
+        # Applied here as one attention mask; detached meanwhile so the projections do not warn about them.
+        with hidden_keras_masks(query, value, key):
+            output, cache, scores = self._masked_call(
+                query,
+                value,
+                key,
+                (query_mask, value_mask, key_mask),
+                attention_mask,
+                use_causal_mask,
+                return_attention_scores,
+                training,
+                cache,
+                cache_update_index,
+            )
+        outputs = (
+            (output,)
+            + ((cache,) if cache is not None else ())
+            + ((scores,) if return_attention_scores else ())
+        )
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def _masked_call(
+        self,
+        query,
+        value,
+        key,
+        input_masks,
+        attention_mask,
+        use_causal_mask,
+        return_attention_scores,
+        training,
+        cache,
+        cache_update_index,
+    ):
+        """`call` once the inputs' masks are read: `(output, cache or None, scores or None)`."""
+        query_mask, value_mask, key_mask = input_masks
         if cache is None:
             if cache_update_index is not None:
                 raise ConfigError("MultiHeadAttention: cache_update_index needs a cache; pass cache=...")
@@ -243,7 +280,14 @@ class MultiHeadAttention(keras.layers.Layer):
                 cache = ops.stack([keys, values], axis=1)
         queries = self.query_dense(query)
         attention_mask = self._attention_mask(
-            queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_update_index
+            queries,
+            keys,
+            query_mask,
+            value_mask,
+            key_mask,
+            attention_mask,
+            use_causal_mask,
+            cache_update_index,
         )
         if self._use_flash_attention and return_attention_scores:
             raise ConfigError(
@@ -255,6 +299,7 @@ class MultiHeadAttention(keras.layers.Layer):
         ):
             # Nothing asks for the weights: Keras' fused attention (two einsums on TensorFlow, the backend's own
             # kernel elsewhere), as keras.layers.MultiHeadAttention takes it; measured in bench/vit_bench.py.
+            # With flash attention the mask goes to the kernel too, and a fully masked row is the backend's.
             mask = attention_mask
             while mask is not None and len(mask.shape) < 4:
                 mask = ops.expand_dims(mask, -3)
@@ -271,13 +316,7 @@ class MultiHeadAttention(keras.layers.Layer):
             context, scores = self._attend(queries, keys, values, attention_mask, training)
         if self.use_gate:
             context = ops.multiply(context, self.gate_dense(query))
-        output = self.output_dense(context)
-        outputs = (
-            (output,)
-            + ((cache,) if cache is not None else ())
-            + ((scores,) if return_attention_scores else ())
-        )
-        return outputs[0] if len(outputs) == 1 else outputs
+        return self.output_dense(context), cache, scores
 
     def _attention_mask(
         self, queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_index

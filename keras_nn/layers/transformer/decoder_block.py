@@ -4,7 +4,7 @@ feed-forward), or a decoder-only (GPT) block, with key/value caches for step-by-
 import keras
 
 from keras_nn.errors import ConfigError
-from keras_nn.layers.attention.masks import keras_mask, merge_masks
+from keras_nn.layers.attention.masks import hidden_keras_masks, keras_mask, merge_masks
 from keras_nn.layers.transformer.base import TransformerBlock, block_attention_mask, check_block_inputs
 
 
@@ -163,17 +163,19 @@ class TransformerDecoderBlock(TransformerBlock):
         )
 
         def self_attend(h):
-            # `h` keeps the Keras mask of the decoder inputs: MultiHeadAttention applies it to the queries.
-            return self.self_attention_layer(
-                h,
-                h,
-                attention_mask=self_mask,
-                use_causal_mask=use_causal_mask,
-                return_attention_scores=True,
-                training=training,
-                cache=self_attention_cache,
-                cache_update_index=self_attention_cache_update_index,
-            )
+            # keras-hub's decoder attends with its own masks alone (CachedMultiHeadAttention reads no Keras
+            # masks): the queries of padded steps are not masked.
+            with hidden_keras_masks(h):
+                return self.self_attention_layer(
+                    h,
+                    h,
+                    attention_mask=self_mask,
+                    use_causal_mask=use_causal_mask,
+                    return_attention_scores=True,
+                    training=training,
+                    cache=self_attention_cache,
+                    cache_update_index=self_attention_cache_update_index,
+                )
 
         x, extra = self._residual(
             decoder_sequence, self.self_attention_norm, self.self_attention_dropout, self_attend, training
@@ -185,15 +187,16 @@ class TransformerDecoderBlock(TransformerBlock):
             cross_mask = block_attention_mask(encoder_sequence, encoder_padding_mask, encoder_attention_mask)
 
             def cross_attend(h):
-                return self.cross_attention_layer(
-                    h,
-                    encoder_sequence,
-                    attention_mask=cross_mask,
-                    return_attention_scores=True,
-                    training=training,
-                    cache=cross_attention_cache,
-                    cache_update_index=cross_attention_cache_update_index,
-                )
+                with hidden_keras_masks(h, encoder_sequence):
+                    return self.cross_attention_layer(
+                        h,
+                        encoder_sequence,
+                        attention_mask=cross_mask,
+                        return_attention_scores=True,
+                        training=training,
+                        cache=cross_attention_cache,
+                        cache_update_index=cross_attention_cache_update_index,
+                    )
 
             x, extra = self._residual(
                 x, self.cross_attention_norm, self.cross_attention_dropout, cross_attend, training
