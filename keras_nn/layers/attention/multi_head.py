@@ -33,14 +33,39 @@ class MultiHeadAttention(keras.layers.Layer):
     - With `cache_update_index=None` the cache is used as it is (the encoder keys/values of cross-attention,
       projected once by `compute_cache`).
 
+    It takes `keras.layers.MultiHeadAttention`'s constructor and call arguments, in Keras's order (a Keras
+    config loads with `from_config`; tested against Keras with the same weights, masks included). Where it
+    differs, on purpose:
+
+    - A query whose every key is masked gets zero attention (its context is zero), with or without scores
+      asked; Keras gives it zero on its softmax path and a uniform average of all values on its fused path
+      (with `flash_attention`, keras-nn too leaves such a row to the backend's kernel).
+    - An explicit `query_mask` is applied; Keras reads the query's mask only from the query tensor.
+    - The inputs keep their Keras masks after the call (Keras deletes them).
+    - `value` defaults to `query`; `cache` and `cache_update_index` follow Keras's arguments.
+    - `attention_axes` may only name the length axis: inputs are `[batch, length, width]`.
+    - With a cache, the Keras masks of `value` and `key` are not applied (they cover this call's steps, not
+      the cache): mask the cache positions with `attention_mask`.
+
     Args:
         num_heads: attention heads `h`.
         key_dim: size of each head's queries and keys, `d_k` (usually `d_model / h`).
         value_dim: size of each head's values, `d_v`; default `key_dim`.
         dropout: dropout rate on the attention weights.
-        use_bias: biases in the four projections.
+        use_bias: biases in the projections.
         output_shape: output width (an int or a 1-tuple); default the query's width.
-        kernel_initializer, bias_initializer: initializers of the projections.
+        attention_axes: None, or the length axis (`1`, `-2` or a 1-tuple of it); other axes raise `ConfigError`.
+        sliding_window: None, or `w`: each query sees only keys within `w - 1` positions (a symmetric band;
+            with `use_causal_mask` the causal window of Mistral-style models).
+        flash_attention: use the backend's flash-attention kernel (None: Keras's global setting,
+            `keras.config.enable_flash_attention()`); as in Keras it excludes dropout and attention scores, and
+            the backend raises where it has no such kernel (TensorFlow).
+        kernel_initializer, bias_initializer: initializers of the projections (a fresh copy for each).
+        kernel_regularizer, bias_regularizer, activity_regularizer: regularizers of every projection.
+        kernel_constraint, bias_constraint: constraints of every projection.
+        use_gate: gated attention (Qiu et al. 2025): the output of each head is multiplied by
+            `sigmoid(query W_g + b_g)` before the output projection.
+        seed: seed of the attention dropout.
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
@@ -48,17 +73,20 @@ class MultiHeadAttention(keras.layers.Layer):
         value: `[batch, Tk, d_v_in]`; default `query` (self-attention). Unused with a cache and no
             `cache_update_index`.
         key: `[batch, Tk, d_k_in]`; default `value`.
+        query_mask, value_mask, key_mask: `[batch, Tq]` / `[batch, Tk]` booleans, True at real steps; by
+            default the Keras masks of the tensors (`Embedding(mask_zero=True)`, `Masking`). A masked query
+            attends to nothing; masked keys get no attention.
         attention_mask: booleans broadcastable to `[batch, Tq, Tk]` (or `[batch, heads, Tq, Tk]`), True where
-            the query may attend to the key.
-        use_causal_mask: also apply the look-ahead mask (shifted by `cache_update_index` when caching).
+            the query may attend to the key. All masks given are combined with AND.
         return_attention_scores: also return the weights `[batch, heads, Tq, Tk]`.
         training: dropout on or off.
+        use_causal_mask: also apply the look-ahead mask (shifted by `cache_update_index` when caching).
         cache: optional `[batch, 2, max_length, heads, key_dim]` key/value cache.
         cache_update_index: where the current keys/values go in the cache (int or scalar tensor), or None.
 
     Returns:
-        `output [batch, Tq, d_out]`; then `cache` if a cache was given; then the scores if asked:
-        `output`, `(output, scores)`, `(output, cache)` or `(output, cache, scores)`.
+        `output [batch, Tq, d_out]` (carrying the query's Keras mask); then `cache` if a cache was given; then
+        the scores if asked: `output`, `(output, scores)`, `(output, cache)` or `(output, cache, scores)`.
 
     Example:
     >>> attention = keras_nn.layers.MultiHeadAttention(num_heads=2, key_dim=4)
@@ -68,6 +96,7 @@ class MultiHeadAttention(keras.layers.Layer):
 
     References:
         Vaswani et al., "Attention Is All You Need", NeurIPS 2017, https://arxiv.org/abs/1706.03762.
+        Qiu et al., "Gated Attention for Large Language Models", 2025, https://arxiv.org/abs/2505.06708.
         keras-hub `CachedMultiHeadAttention` (the cache layout and update semantics).
     """
 

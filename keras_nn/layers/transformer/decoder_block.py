@@ -20,31 +20,46 @@ class TransformerDecoderBlock(TransformerBlock):
     and `cross_attention_cache` holds the encoder keys and values projected once
     (`compute_cross_attention_cache`), so the encoder outputs are not needed at each step.
 
+    It takes keras-hub `TransformerDecoder`'s arguments (`normalize_first` is `norm_first`; `num_heads` and
+    `intermediate_dim` come in keras-nn's order when positional; a keras-hub config, with its build shapes,
+    loads) and treats Keras masks exactly as it does: the Keras mask of `decoder_sequence` (or
+    `decoder_padding_mask`) hides padded keys from self-attention, that of `encoder_sequence` (or
+    `encoder_padding_mask`) hides padded source tokens from cross-attention, queries are not masked, and the
+    output carries the decoder's mask. With the same weights the outputs equal keras-hub's (tested).
+
     Args:
         num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim,
-            drop_path_rate: as `TransformerEncoderBlock`.
+            drop_path_rate, kernel_initializer, bias_initializer, normalize_first: as
+            `TransformerEncoderBlock`.
         cross_attention: include the cross-attention sublayer (False: a GPT block).
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
-        decoder_inputs: `[batch, T, d_model]`.
-        encoder_outputs: `[batch, S, d_enc]`; needed for cross-attention unless `cross_attention_cache` is
-            given.
+        decoder_sequence: `[batch, T, d_model]`, optionally with a Keras mask.
+        encoder_sequence: `[batch, S, d_enc]`, optionally with a Keras mask; needed for cross-attention
+            unless a precomputed `cross_attention_cache` is given.
         decoder_padding_mask: optional `[batch, Tk]` booleans on the self-attention keys (`Tk = T`, or the
-            cache length when caching).
-        encoder_padding_mask: optional `[batch, S]` booleans, True at real source tokens.
-        use_causal_mask: the look-ahead mask on self-attention (True for decoding).
+            cache length when caching); default the Keras mask of `decoder_sequence` (not used with a cache).
+        decoder_attention_mask: optional `[batch, T, Tk]` booleans, True where step `i` may see key `j`.
+        encoder_padding_mask: optional `[batch, S]` booleans, True at real source tokens; default the Keras
+            mask of `encoder_sequence`.
+        encoder_attention_mask: optional `[batch, T, S]` booleans for cross-attention.
         self_attention_cache, self_attention_cache_update_index: the self-attention cache and where the
             current steps go in it.
-        cross_attention_cache: `[batch, 2, S, heads, key_dim]` precomputed encoder keys/values.
+        cross_attention_cache: `[batch, 2, S, heads, key_dim]` encoder keys/values (from
+            `compute_cross_attention_cache`).
+        cross_attention_cache_update_index: None to use `cross_attention_cache` as it is; an index (0) to
+            write the keys/values of `encoder_sequence` into it there (keras-hub's argument).
+        use_causal_mask: the look-ahead mask on self-attention (True for decoding).
+        training: dropout on or off.
         return_attention_scores: also return the cross-attention weights `[batch, heads, T, S]` (the
             self-attention weights for a block without cross-attention).
-        training: dropout on or off.
 
     Returns:
         `outputs [batch, T, d_model]`; with a cache `(outputs, self_attention_cache, cross_attention_cache)`
-        (the caches updated, or as given; None where none was given); with `return_attention_scores=True` the
-        scores come last: `(outputs, scores)` or `(outputs, self_cache, cross_cache, scores)`.
+        (the caches updated, or as given; None where none was given: keras-hub leaves out the cross cache
+        of a block without cross-attention); with `return_attention_scores=True` the scores come last:
+        `(outputs, scores)` or `(outputs, self_cache, cross_cache, scores)`.
 
     Example:
     >>> block = keras_nn.layers.TransformerDecoderBlock(num_heads=2, intermediate_dim=32)

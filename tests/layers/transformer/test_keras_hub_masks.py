@@ -166,3 +166,24 @@ def test_padded_positions_are_the_documented_difference():
     np.testing.assert_allclose(output[0:1, 4:], to_numpy(expected), atol=1e-5)
     assert np.abs(output[0, 4:] - to_numpy(theirs(x))[0, 4:]).max() > 1e-3
 
+
+
+def test_decoder_cached_call_matches_keras_hub():
+    """keras-hub's cached call (transformer_decoder_test.py `test_cached_decoding`): the whole sequence into
+    empty caches at index 0, the cross-attention cache filled from the encoder at
+    `cross_attention_cache_update_index=0`; outputs and both caches agree."""
+    ours, theirs = paired_decoders(False, True)
+    x = keras.ops.convert_to_tensor(to_numpy(embedded(IDS, 0)))
+    source = keras.ops.convert_to_tensor(to_numpy(embedded(SOURCE_IDS, 3)))
+    caches = dict(
+        self_attention_cache=np.zeros((2, 2, 6, 2, 8), "float32"),
+        self_attention_cache_update_index=0,
+        cross_attention_cache=np.zeros((2, 2, 5, 2, 8), "float32"),
+        cross_attention_cache_update_index=0,
+    )
+    outputs, expected = ours(x, source, **caches), theirs(x, source, **caches)
+    for a, b in zip(outputs, expected):
+        np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-5)
+    np.testing.assert_allclose(
+        to_numpy(outputs[2]), to_numpy(ours.compute_cross_attention_cache(source)), atol=1e-6
+    )
