@@ -44,7 +44,11 @@ class TransformerBlock(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        if norm_first is not None and normalize_first is not None and bool(norm_first) != bool(normalize_first):
+        if (
+            norm_first is not None
+            and normalize_first is not None
+            and bool(norm_first) != bool(normalize_first)
+        ):
             raise ConfigError(
                 f"{owner}: norm_first={norm_first!r} and normalize_first={normalize_first!r} (its keras-hub "
                 "name) disagree; give one of them"
@@ -71,7 +75,9 @@ class TransformerBlock(keras.layers.Layer):
         # Stochastic depth on both residual branches (ViT/DeiT). Made only when used: its seed generator draws
         # from the global random state, which would change every later initializer's values.
         self.drop_path = (
-            DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path") if self.drop_path_rate else None
+            DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path")
+            if self.drop_path_rate
+            else None
         )
 
     @property

@@ -159,8 +159,10 @@ class TransformerDecoderBlock(TransformerBlock):
                 "encoder outputs or a cross-attention cache; build it with cross_attention=True, or call it with "
                 "the decoder inputs alone"
             )
-        if self.cross_attention and encoder_sequence is None and (
-            cross_attention_cache is None or cross_attention_cache_update_index is not None
+        if (
+            self.cross_attention
+            and encoder_sequence is None
+            and (cross_attention_cache is None or cross_attention_cache_update_index is not None)
         ):
             raise ConfigError(
                 "TransformerDecoderBlock with cross_attention=True needs encoder_sequence (or a precomputed "

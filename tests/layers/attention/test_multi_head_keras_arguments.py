@@ -92,7 +92,9 @@ def test_fully_masked_query_rows_attend_to_nothing():
     ours, theirs = paired(num_heads=2, key_dim=4)
     output = to_numpy(ours(masked(QUERY, QUERY_KEEP), VALUE))
     bias = to_numpy(ours.output_dense.bias)
-    np.testing.assert_allclose(output[~QUERY_KEEP], np.broadcast_to(bias, output[~QUERY_KEEP].shape), atol=1e-6)
+    np.testing.assert_allclose(
+        output[~QUERY_KEEP], np.broadcast_to(bias, output[~QUERY_KEEP].shape), atol=1e-6
+    )
     expected = to_numpy(theirs(masked(QUERY, QUERY_KEEP), VALUE))
     assert np.abs(output[~QUERY_KEEP] - expected[~QUERY_KEEP]).max() > 1e-3
 
@@ -149,11 +151,13 @@ def test_other_arguments_match_keras(kwargs):
     kwargs = dict(kwargs)
     causal = kwargs.pop("causal", False)
     ours, theirs = paired(num_heads=2, key_dim=4, **kwargs)
-    assert [w.path.split("/", 1)[1] for w in ours.weights] == [w.path.split("/", 1)[1] for w in theirs.weights]
+    assert [w.path.split("/", 1)[1] for w in ours.weights] == [
+        w.path.split("/", 1)[1] for w in theirs.weights
+    ]
     for scores in (False, True):
         expected = theirs(QUERY, VALUE, use_causal_mask=causal, return_attention_scores=scores)
         output = ours(QUERY, VALUE, use_causal_mask=causal, return_attention_scores=scores)
-        for a, b in zip(keras.tree.flatten(output), keras.tree.flatten(expected)):
+        for a, b in zip(keras.tree.flatten(output), keras.tree.flatten(expected), strict=True):
             np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-6)
 
 
@@ -208,7 +212,7 @@ def test_training_step_with_regularizers_and_constraints_matches_keras():
     target = RNG.normal(size=(2, 5, 8)).astype("float32")
     for net in (ours_model, theirs_model):
         net.fit([QUERY, VALUE], target, epochs=1, batch_size=2, verbose=0)
-    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+    for a, b in zip(ours.get_weights(), theirs.get_weights(), strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
     assert min(float(np.min(w)) for w in ours.get_weights()[::2]) >= 0.0  # the kernels, constrained
 

@@ -57,10 +57,11 @@ def paired_encoders(normalize_first):
     x = embedded(IDS, 0)
     theirs(x)
     ours(x)
-    copy_weights(ours, theirs, SHARED + [("self_attention_layer", "_self_attention_layer")])
     # Random biases and norms: zeros and ones would hide a bias or gamma copied into the wrong place.
     for weight in theirs.weights:
-        weight.assign(weight + np.random.default_rng(1).normal(scale=0.1, size=weight.shape).astype("float32"))
+        weight.assign(
+            weight + np.random.default_rng(1).normal(scale=0.1, size=weight.shape).astype("float32")
+        )
     copy_weights(ours, theirs, SHARED + [("self_attention_layer", "_self_attention_layer")])
     return ours, theirs
 
@@ -117,7 +118,9 @@ def paired_decoders(normalize_first, cross_attention):
             ("cross_attention_norm", "_cross_attention_layer_norm"),
         ]
     for weight in theirs.weights:
-        weight.assign(weight + np.random.default_rng(1).normal(scale=0.1, size=weight.shape).astype("float32"))
+        weight.assign(
+            weight + np.random.default_rng(1).normal(scale=0.1, size=weight.shape).astype("float32")
+        )
     copy_weights(ours, theirs, pairs)
     return ours, theirs
 
@@ -167,7 +170,6 @@ def test_padded_positions_are_the_documented_difference():
     assert np.abs(output[0, 4:] - to_numpy(theirs(x))[0, 4:]).max() > 1e-3
 
 
-
 def test_decoder_cached_call_matches_keras_hub():
     """keras-hub's cached call (transformer_decoder_test.py `test_cached_decoding`): the whole sequence into
     empty caches at index 0, the cross-attention cache filled from the encoder at
@@ -182,7 +184,7 @@ def test_decoder_cached_call_matches_keras_hub():
         cross_attention_cache_update_index=0,
     )
     outputs, expected = ours(x, source, **caches), theirs(x, source, **caches)
-    for a, b in zip(outputs, expected):
+    for a, b in zip(outputs, expected, strict=True):
         np.testing.assert_allclose(to_numpy(a), to_numpy(b), atol=1e-5)
     np.testing.assert_allclose(
         to_numpy(outputs[2]), to_numpy(ours.compute_cross_attention_cache(source)), atol=1e-6
