@@ -83,12 +83,14 @@ def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):
         attention_mask: `[batch, Tq, Tk]` (or broadcastable), True where query `i` may see key `j`.
         causal_mask: `[Tq, Tk]` from `make_causal_mask`.
     """
-    masks = []
     if padding_mask is not None:
-        masks.append(ops.expand_dims(ops.cast(padding_mask, "bool"), -2))
-    for mask in (attention_mask, causal_mask):
-        if mask is not None:
-            masks.append(ops.cast(mask, "bool"))
+        padding_mask = ops.expand_dims(padding_mask, -2)
+    return intersect_masks(padding_mask, attention_mask, causal_mask)
+
+
+def intersect_masks(*masks):
+    """The AND of the boolean masks given (broadcast together; None entries skipped), or None for none."""
+    masks = [ops.cast(mask, "bool") for mask in masks if mask is not None]
     if not masks:
         return None
     merged = masks[0]

@@ -8,6 +8,7 @@ from keras import ops
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers.attention.masks import (
     hidden_keras_masks,
+    intersect_masks,
     keras_mask,
     make_causal_mask,
     make_sliding_window_mask,
@@ -351,24 +352,18 @@ class MultiHeadAttention(keras.layers.Layer):
         self, queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_index
     ):
         """Keras's `_compute_attention_mask`: the AND of every mask given, or None; `[B or 1, Tq, Tk]`."""
-        masks = [] if attention_mask is None else [ops.cast(attention_mask, "bool")]
-        if query_mask is not None:
-            masks.append(ops.expand_dims(ops.cast(query_mask, "bool"), -1))
-        for mask in (value_mask, key_mask):
-            if mask is not None:
-                masks.append(ops.expand_dims(ops.cast(mask, "bool"), -2))
         query_length, key_length = ops.shape(queries)[1], ops.shape(keys)[1]
         start = 0 if cache_index is None else cache_index
-        if use_causal_mask:
-            masks.append(make_causal_mask(query_length, key_length, start))
-        if self.sliding_window is not None:
-            masks.append(make_sliding_window_mask(query_length, key_length, self.sliding_window, start))
-        if not masks:
-            return None
-        merged = masks[0]
-        for mask in masks[1:]:
-            merged = ops.logical_and(merged, mask)
-        return merged
+        return intersect_masks(
+            attention_mask,
+            None if query_mask is None else ops.expand_dims(query_mask, -1),  # [B, Tq, 1]
+            None if value_mask is None else ops.expand_dims(value_mask, -2),  # [B, 1, Tk]
+            None if key_mask is None else ops.expand_dims(key_mask, -2),
+            make_causal_mask(query_length, key_length, start) if use_causal_mask else None,
+            None
+            if self.sliding_window is None
+            else make_sliding_window_mask(query_length, key_length, self.sliding_window, start),
+        )
 
     def _attend(self, queries, keys, values, mask, training):
         """Projected `[B, T, heads, d]` tensors -> `(context [B, Tq, heads, d_v], weights [B, heads, Tq, Tk])`."""
