@@ -250,6 +250,11 @@ class MultiHeadAttention(keras.layers.Layer):
         cache=None,
         cache_update_index=None,
     ):
+        if self._use_flash_attention and return_attention_scores:
+            raise ConfigError(
+                "MultiHeadAttention: flash attention does not compute the attention scores; call with "
+                "return_attention_scores=False or build with flash_attention=False"
+            )
         # Keras fills `*_mask` from the tensors' own masks only when a call has two tensors or more.
         query_mask = keras_mask(query) if query_mask is None else query_mask
         if value is None:
@@ -259,18 +264,41 @@ class MultiHeadAttention(keras.layers.Layer):
         key_mask = keras_mask(key) if key_mask is None else key_mask
         # Applied here as one attention mask; detached meanwhile so the projections do not warn about them.
         with hidden_keras_masks(query, value, key):
-            output, cache, scores = self._masked_call(
-                query,
-                value,
-                key,
-                (query_mask, value_mask, key_mask),
+            if cache is None:
+                if cache_update_index is not None:
+                    raise ConfigError("MultiHeadAttention: cache_update_index needs a cache; pass cache=...")
+                keys = self.key_dense(value if key is None else key)
+                values = self.value_dense(value)
+            else:
+                # The keys run over the cache, which the masks of this call's value and key do not cover.
+                value_mask = key_mask = None
+                if cache_update_index is None:
+                    keys, values = cache[:, 0], cache[:, 1]
+                else:
+                    start = [0, cache_update_index, 0, 0]
+                    keys = ops.slice_update(cache[:, 0], start, self.key_dense(value if key is None else key))
+                    values = ops.slice_update(cache[:, 1], start, self.value_dense(value))
+                    cache = ops.stack([keys, values], axis=1)
+            queries = self.query_dense(query)
+            attention_mask = self._attention_mask(
+                queries,
+                keys,
+                query_mask,
+                value_mask,
+                key_mask,
                 attention_mask,
                 use_causal_mask,
-                return_attention_scores,
-                training,
-                cache,
                 cache_update_index,
             )
+            if self._use_flash_attention or not (
+                return_attention_scores or attention_mask is not None or (self.dropout and training)
+            ):
+                context, scores = self._fused_attention(queries, keys, values, attention_mask), None
+            else:
+                context, scores = self._attend(queries, keys, values, attention_mask, training)
+            if self.use_gate:
+                context = ops.multiply(context, self.gate_dense(query))
+            output = self.output_dense(context)
         outputs = (
             (output,)
             + ((cache,) if cache is not None else ())
@@ -278,75 +306,20 @@ class MultiHeadAttention(keras.layers.Layer):
         )
         return outputs[0] if len(outputs) == 1 else outputs
 
-    def _masked_call(
-        self,
-        query,
-        value,
-        key,
-        input_masks,
-        attention_mask,
-        use_causal_mask,
-        return_attention_scores,
-        training,
-        cache,
-        cache_update_index,
-    ):
-        """`call` once the inputs' masks are read: `(output, cache or None, scores or None)`."""
-        query_mask, value_mask, key_mask = input_masks
-        if cache is None:
-            if cache_update_index is not None:
-                raise ConfigError("MultiHeadAttention: cache_update_index needs a cache; pass cache=...")
-            keys = self.key_dense(value if key is None else key)
-            values = self.value_dense(value)
-        else:
-            # The keys run over the cache, which the masks of this call's value and key do not cover.
-            value_mask = key_mask = None
-            if cache_update_index is None:
-                keys, values = cache[:, 0], cache[:, 1]
-            else:
-                start = [0, cache_update_index, 0, 0]
-                keys = ops.slice_update(cache[:, 0], start, self.key_dense(value if key is None else key))
-                values = ops.slice_update(cache[:, 1], start, self.value_dense(value))
-                cache = ops.stack([keys, values], axis=1)
-        queries = self.query_dense(query)
-        attention_mask = self._attention_mask(
+    def _fused_attention(self, queries, keys, values, mask):
+        # Nothing asks for the weights: Keras' fused attention (two einsums on TensorFlow, the backend's own
+        # kernel elsewhere), as keras.layers.MultiHeadAttention takes it; measured in bench/vit_bench.py.
+        # With flash attention the mask goes to the kernel too, and a fully masked row is the backend's.
+        while mask is not None and len(mask.shape) < 4:
+            mask = ops.expand_dims(mask, -3)
+        return ops.dot_product_attention(
             queries,
             keys,
-            query_mask,
-            value_mask,
-            key_mask,
-            attention_mask,
-            use_causal_mask,
-            cache_update_index,
+            values,
+            mask=mask,
+            scale=self._inverse_sqrt_key_dim,
+            flash_attention=self._use_flash_attention,
         )
-        if self._use_flash_attention and return_attention_scores:
-            raise ConfigError(
-                "MultiHeadAttention: flash attention does not compute the attention scores; call with "
-                "return_attention_scores=False or build with flash_attention=False"
-            )
-        if self._use_flash_attention or not (
-            return_attention_scores or attention_mask is not None or (self.dropout and training)
-        ):
-            # Nothing asks for the weights: Keras' fused attention (two einsums on TensorFlow, the backend's own
-            # kernel elsewhere), as keras.layers.MultiHeadAttention takes it; measured in bench/vit_bench.py.
-            # With flash attention the mask goes to the kernel too, and a fully masked row is the backend's.
-            mask = attention_mask
-            while mask is not None and len(mask.shape) < 4:
-                mask = ops.expand_dims(mask, -3)
-            context = ops.dot_product_attention(
-                queries,
-                keys,
-                values,
-                mask=mask,
-                scale=self._inverse_sqrt_key_dim,
-                flash_attention=self._use_flash_attention,
-            )
-            scores = None
-        else:
-            context, scores = self._attend(queries, keys, values, attention_mask, training)
-        if self.use_gate:
-            context = ops.multiply(context, self.gate_dense(query))
-        return self.output_dense(context), cache, scores
 
     def _attention_mask(
         self, queries, keys, query_mask, value_mask, key_mask, attention_mask, use_causal_mask, cache_index
