@@ -92,6 +92,12 @@ def test_the_keras_hub_aliases_mean_the_same():
     assert block.norm_first and block.normalize_first
     with pytest.raises(ConfigError, match="disagree"):
         layers.TransformerEncoderBlock(2, 8, norm_first=False, normalize_first=True)
+    encoder = layers.TransformerEncoderBlock.from_config(
+        keras_hub.layers.TransformerEncoder(
+            16, 2, normalize_first=True, kernel_initializer="he_normal"
+        ).get_config()
+    )
+    assert encoder.norm_first and isinstance(encoder.kernel_initializer, keras.initializers.HeNormal)
     theirs = keras_hub.layers.TransformerDecoder(16, 2, normalize_first=True, dropout=0.2)
     theirs(keras.ops.ones((1, 3, 8)))
     ours = layers.TransformerDecoderBlock.from_config(theirs.get_config())

@@ -189,3 +189,19 @@ def test_decoder_cached_call_matches_keras_hub():
     np.testing.assert_allclose(
         to_numpy(outputs[2]), to_numpy(ours.compute_cross_attention_cache(source)), atol=1e-6
     )
+
+
+def test_decoder_only_cached_call_returns_the_documented_triple():
+    """The documented difference in what comes back: keras-hub's decoder without cross-attention returns
+    `(outputs, self_attention_cache)`; keras-nn returns `(outputs, self_attention_cache, None)` whatever the
+    block, so one unpacking serves both kinds. The values agree."""
+    ours, theirs = paired_decoders(True, False)
+    x = keras.ops.convert_to_tensor(to_numpy(embedded(IDS, 0)))
+    cache = dict(
+        self_attention_cache=np.zeros((2, 2, 6, 2, 8), "float32"), self_attention_cache_update_index=0
+    )
+    output, self_cache, cross_cache = ours(x, **cache)
+    expected, expected_cache = theirs(x, **cache)
+    assert cross_cache is None
+    np.testing.assert_allclose(to_numpy(output), to_numpy(expected), atol=1e-5)
+    np.testing.assert_allclose(to_numpy(self_cache), to_numpy(expected_cache), atol=1e-6)
