@@ -73,7 +73,8 @@ class BertEncoder(FunctionalModel):
 
     Inputs are keras-hub's `BertBackbone` inputs; outputs a dict of `"sequence_output"` `[B, T, hidden_dim]`
     and `"pooled_output"` `[B, hidden_dim]`. The token embedding is a `keras.layers.ReversibleEmbedding`
-    (`model.token_embedding`), so heads can project back onto the vocabulary with the same matrix.
+    (`model.token_embedding`), so heads can project back onto the vocabulary with the same matrix. Every
+    dense kernel and embedding table starts from TruncatedNormal(stddev=0.02), as in BERT and keras-hub.
 
     Args:
         vocab_size: token vocabulary size.
@@ -159,6 +160,7 @@ class BertEncoder(FunctionalModel):
                 activation="gelu",
                 norm_first=False,
                 layer_norm_epsilon=layer_norm_epsilon,
+                kernel_initializer=bert_initializer(),
                 name=f"transformer_layer_{index}",
             )(x, padding_mask=keep)
         pooled = keras.layers.Dense(

@@ -41,6 +41,9 @@ class GPTDecoder(FunctionalModel):
     tokens before it (`[B, num_layers, 2, length, num_heads, head_dim]`); `use_cache=False` re-runs the whole
     sequence every step. Both give the same tokens (tested).
 
+    The weights start as GPT-2's (OpenAI's model.py): every dense kernel and the token embedding N(0, 0.02),
+    the position embedding N(0, 0.01), biases zero.
+
     Args:
         vocab_size: token vocabulary size.
         num_layers: Transformer decoder blocks.
@@ -125,6 +128,7 @@ class GPTDecoder(FunctionalModel):
                 activation=gelu_approximate,
                 norm_first=True,
                 layer_norm_epsilon=layer_norm_epsilon,
+                kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),
                 cross_attention=False,
                 name=f"transformer_layer_{index}",
             )

@@ -124,3 +124,16 @@ def test_bad_arguments():
         BertEncoder(**TINY, sequence_length=20)
     with pytest.raises(ConfigError, match="num_masks"):
         BertMaskedLM(**TINY, num_masks=0)
+
+
+def test_every_kernel_and_embedding_has_bert_initialisation():
+    """BERT draws every dense kernel and embedding table from TruncatedNormal(stddev=0.02) (Devlin et al.
+    2019, `initializer_range`; keras-hub `BertBackbone`'s `bert_kernel_initializer`), biases zero."""
+    from models.initialisation_testing import check_initialisation
+
+    keras.utils.set_random_seed(0)
+    encoder = BertEncoder(
+        vocab_size=300, num_layers=2, hidden_dim=32, num_heads=2, intermediate_dim=64, max_sequence_length=64
+    )
+    # 3 embeddings, 6 kernels a layer, the pooler.
+    assert check_initialisation(encoder, {"default": 0.02}, truncated=True) == 3 + 6 * 2 + 1

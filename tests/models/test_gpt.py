@@ -131,3 +131,17 @@ def test_bad_arguments():
         model.generate(TOKENS, max_new_tokens=2, temperature=-1)
     with pytest.raises(ConfigError, match="not divisible by num_heads"):
         tiny(num_heads=5)
+
+
+def test_every_kernel_and_embedding_has_gpt2_initialisation():
+    """GPT-2 draws its dense kernels and token embedding from N(0, 0.02) and its position embedding from
+    N(0, 0.01), as OpenAI's released model.py does (`wte` 0.02, `wpe` 0.01; keras-hub's `GPT2Backbone` swaps
+    the two embeddings' deviations); biases zero, LayerNorm gamma one."""
+    from models.initialisation_testing import check_initialisation
+
+    keras.utils.set_random_seed(0)
+    decoder = GPTDecoder(
+        vocab_size=300, num_layers=2, hidden_dim=32, num_heads=2, intermediate_dim=64, max_sequence_length=64
+    )
+    stddevs = {"position_embedding": 0.01, "default": 0.02}
+    assert check_initialisation(decoder, stddevs) == 2 + 6 * 2

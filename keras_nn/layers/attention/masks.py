@@ -7,7 +7,10 @@ broadcastable to `[batch, Tq, Tk]`. Masked keys get exactly zero weight; a query
 gets all-zero weights (and a zero context), never NaN. The softmax runs in float32 under mixed precision.
 """
 
+import contextlib
+
 from keras import ops
+from keras.src.backend.common.masking import get_keras_mask, set_keras_mask
 
 # Added to masked scores before the softmax: far below any real score, and finite, so a fully masked row gives
 # a uniform softmax (zeroed afterwards) rather than NaN.
@@ -34,6 +37,44 @@ def make_causal_mask(query_length, key_length=None, start_index=0):
     return ops.greater_equal(ops.expand_dims(rows, 1), ops.expand_dims(columns, 0))
 
 
+def make_sliding_window_mask(query_length, key_length, window, start_index=0):
+    """The band of `keras.layers.MultiHeadAttention(sliding_window=w)`: `[Tq, Tk]` booleans, True where
+    `|start_index + i - j| < window` (combine with the causal mask for a causal window).
+
+    Args:
+        query_length, key_length, start_index: as `make_causal_mask`.
+        window: the positive band width `w`.
+    """
+    rows = ops.arange(query_length, dtype="int32") + ops.cast(start_index, "int32")
+    columns = ops.arange(key_length, dtype="int32")
+    return ops.less(ops.abs(ops.expand_dims(rows, 1) - ops.expand_dims(columns, 0)), window)
+
+
+def keras_mask(tensor):
+    """The Keras mask attached to `tensor` (by `Embedding(mask_zero=True)`, `Masking`, ...), or None."""
+    return None if tensor is None else get_keras_mask(tensor)
+
+
+@contextlib.contextmanager
+def hidden_keras_masks(*tensors):
+    """Detaches the Keras masks of `tensors` for the `with` body and puts them back after it.
+
+    For a layer that has read the masks and applies them itself: its sublayers then neither apply them again
+    nor warn that they drop them (keras.layers.MultiHeadAttention deletes them for good; this leaves the
+    caller's tensors as they were).
+    """
+    saved = [(tensor, get_keras_mask(tensor)) for tensor in tensors if tensor is not None]
+    for tensor, mask in saved:
+        if mask is not None:
+            set_keras_mask(tensor, None)
+    try:
+        yield
+    finally:
+        for tensor, mask in saved:
+            if mask is not None:
+                set_keras_mask(tensor, mask)
+
+
 def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):
     """One boolean mask broadcastable to `[batch, Tq, Tk]` from any of the three kinds, or None for none.
 
@@ -42,12 +83,14 @@ def merge_masks(padding_mask=None, attention_mask=None, causal_mask=None):
         attention_mask: `[batch, Tq, Tk]` (or broadcastable), True where query `i` may see key `j`.
         causal_mask: `[Tq, Tk]` from `make_causal_mask`.
     """
-    masks = []
     if padding_mask is not None:
-        masks.append(ops.expand_dims(ops.cast(padding_mask, "bool"), -2))
-    for mask in (attention_mask, causal_mask):
-        if mask is not None:
-            masks.append(ops.cast(mask, "bool"))
+        padding_mask = ops.expand_dims(padding_mask, -2)
+    return intersect_masks(padding_mask, attention_mask, causal_mask)
+
+
+def intersect_masks(*masks):
+    """The AND of the boolean masks given (broadcast together; None entries skipped), or None for none."""
+    masks = [ops.cast(mask, "bool") for mask in masks if mask is not None]
     if not masks:
         return None
     merged = masks[0]

@@ -11,6 +11,7 @@ import keras
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
+from keras_nn.layers.attention.masks import keras_mask, merge_masks
 from keras_nn.layers.attention.multi_head import MultiHeadAttention
 from keras_nn.layers.regularization.drop_path import DropPath
 from keras_nn.layers.validation import check_positive_int, check_rate
@@ -22,7 +23,7 @@ class TransformerBlock(keras.layers.Layer):
 
     Args:
         num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim,
-            drop_path_rate: as `TransformerEncoderBlock`.
+            drop_path_rate, kernel_initializer, bias_initializer, normalize_first: as `TransformerEncoderBlock`.
         **kwargs: `name`, `dtype`, ...
     """
 
@@ -32,14 +33,27 @@ class TransformerBlock(keras.layers.Layer):
         intermediate_dim,
         dropout=0.1,
         activation="relu",
-        norm_first=False,
+        norm_first=None,
         layer_norm_epsilon=1e-5,
         key_dim=None,
         drop_path_rate=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        normalize_first=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
         owner = type(self).__name__
+        if (
+            norm_first is not None
+            and normalize_first is not None
+            and bool(norm_first) != bool(normalize_first)
+        ):
+            raise ConfigError(
+                f"{owner}: norm_first={norm_first!r} and normalize_first={normalize_first!r} (its keras-hub "
+                "name) disagree; give one of them"
+            )
+        norm_first = normalize_first if norm_first is None else norm_first
         check_positive_int(owner, "num_heads", num_heads)
         check_positive_int(owner, "intermediate_dim", intermediate_dim)
         if key_dim is not None:
@@ -54,11 +68,29 @@ class TransformerBlock(keras.layers.Layer):
         self.layer_norm_epsilon = layer_norm_epsilon
         self.key_dim = key_dim
         self.drop_path_rate = float(drop_path_rate)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        # Masks flow as in keras-hub's blocks: the output carries the input's Keras mask.
+        self.supports_masking = True
         # Stochastic depth on both residual branches (ViT/DeiT). Made only when used: its seed generator draws
         # from the global random state, which would change every later initializer's values.
         self.drop_path = (
-            DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path") if self.drop_path_rate else None
+            DropPath(self.drop_path_rate, dtype=self.dtype_policy, name="drop_path")
+            if self.drop_path_rate
+            else None
         )
+
+    @property
+    def normalize_first(self):
+        """keras-hub's name of `norm_first`."""
+        return self.norm_first
+
+    def _initializers(self):
+        # Fresh instances per sublayer, as keras-hub clones them: a shared seeded instance repeats its values.
+        return {
+            "kernel_initializer": _clone(self.kernel_initializer),
+            "bias_initializer": _clone(self.bias_initializer),
+        }
 
     def _head_size(self, width):
         if self.key_dim is not None:
@@ -72,7 +104,12 @@ class TransformerBlock(keras.layers.Layer):
 
     def _attention(self, width, name):
         return MultiHeadAttention(
-            self.num_heads, self._head_size(width), dropout=self.dropout, dtype=self.dtype_policy, name=name
+            self.num_heads,
+            self._head_size(width),
+            dropout=self.dropout,
+            dtype=self.dtype_policy,
+            name=name,
+            **self._initializers(),
         )
 
     def _norm(self, name):
@@ -90,9 +127,12 @@ class TransformerBlock(keras.layers.Layer):
             activation=self.activation,
             dtype=self.dtype_policy,
             name="intermediate_dense",
+            **self._initializers(),
         )
         self.intermediate_dense.build(inputs_shape)
-        self.output_dense = keras.layers.Dense(width, dtype=self.dtype_policy, name="output_dense")
+        self.output_dense = keras.layers.Dense(
+            width, dtype=self.dtype_policy, name="output_dense", **self._initializers()
+        )
         self.output_dense.build((*inputs_shape[:-1], self.intermediate_dim))
         self.feedforward_dropout = self._dropout("feedforward_dropout")
         self.feedforward_norm = self._norm("feedforward_norm")
@@ -132,7 +172,21 @@ class TransformerBlock(keras.layers.Layer):
             "layer_norm_epsilon": self.layer_norm_epsilon,
             "key_dim": self.key_dim,
             "drop_path_rate": self.drop_path_rate,
+            "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+            "bias_initializer": keras.initializers.serialize(self.bias_initializer),
         }
+
+
+def _clone(initializer):
+    return initializer.__class__.from_config(initializer.get_config())
+
+
+def block_attention_mask(sequence, padding_mask=None, attention_mask=None):
+    """keras-hub's `merge_padding_and_attention_mask`: the key mask of a block's attention, `[B, 1, T]` and/or
+    `[B, Tq, T]` booleans, or None. `padding_mask` replaces the Keras mask of `sequence` when both exist."""
+    if padding_mask is None:
+        padding_mask = keras_mask(sequence)
+    return merge_masks(padding_mask=padding_mask, attention_mask=attention_mask)
 
 
 def check_block_inputs(owner, shape):

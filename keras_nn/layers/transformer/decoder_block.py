@@ -4,8 +4,8 @@ feed-forward), or a decoder-only (GPT) block, with key/value caches for step-by-
 import keras
 
 from keras_nn.errors import ConfigError
-from keras_nn.layers.attention.masks import merge_masks
-from keras_nn.layers.transformer.base import TransformerBlock, check_block_inputs
+from keras_nn.layers.attention.masks import hidden_keras_masks, keras_mask, merge_masks
+from keras_nn.layers.transformer.base import TransformerBlock, block_attention_mask, check_block_inputs
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -20,31 +20,46 @@ class TransformerDecoderBlock(TransformerBlock):
     and `cross_attention_cache` holds the encoder keys and values projected once
     (`compute_cross_attention_cache`), so the encoder outputs are not needed at each step.
 
+    It takes keras-hub `TransformerDecoder`'s arguments (`normalize_first` is `norm_first`; `num_heads` and
+    `intermediate_dim` come in keras-nn's order when positional; a keras-hub config, with its build shapes,
+    loads) and treats Keras masks exactly as it does: the Keras mask of `decoder_sequence` (or
+    `decoder_padding_mask`) hides padded keys from self-attention, that of `encoder_sequence` (or
+    `encoder_padding_mask`) hides padded source tokens from cross-attention, queries are not masked, and the
+    output carries the decoder's mask. With the same weights the outputs equal keras-hub's (tested).
+
     Args:
         num_heads, intermediate_dim, dropout, activation, norm_first, layer_norm_epsilon, key_dim,
-            drop_path_rate: as `TransformerEncoderBlock`.
+            drop_path_rate, kernel_initializer, bias_initializer, normalize_first: as
+            `TransformerEncoderBlock`.
         cross_attention: include the cross-attention sublayer (False: a GPT block).
         **kwargs: `name`, `dtype`, ...
 
     Call arguments:
-        decoder_inputs: `[batch, T, d_model]`.
-        encoder_outputs: `[batch, S, d_enc]`; needed for cross-attention unless `cross_attention_cache` is
-            given.
+        decoder_sequence: `[batch, T, d_model]`, optionally with a Keras mask.
+        encoder_sequence: `[batch, S, d_enc]`, optionally with a Keras mask; needed for cross-attention
+            unless a precomputed `cross_attention_cache` is given.
         decoder_padding_mask: optional `[batch, Tk]` booleans on the self-attention keys (`Tk = T`, or the
-            cache length when caching).
-        encoder_padding_mask: optional `[batch, S]` booleans, True at real source tokens.
-        use_causal_mask: the look-ahead mask on self-attention (True for decoding).
+            cache length when caching); default the Keras mask of `decoder_sequence` (not used with a cache).
+        decoder_attention_mask: optional `[batch, T, Tk]` booleans, True where step `i` may see key `j`.
+        encoder_padding_mask: optional `[batch, S]` booleans, True at real source tokens; default the Keras
+            mask of `encoder_sequence`.
+        encoder_attention_mask: optional `[batch, T, S]` booleans for cross-attention.
         self_attention_cache, self_attention_cache_update_index: the self-attention cache and where the
             current steps go in it.
-        cross_attention_cache: `[batch, 2, S, heads, key_dim]` precomputed encoder keys/values.
+        cross_attention_cache: `[batch, 2, S, heads, key_dim]` encoder keys/values (from
+            `compute_cross_attention_cache`).
+        cross_attention_cache_update_index: None to use `cross_attention_cache` as it is; an index (0) to
+            write the keys/values of `encoder_sequence` into it there (keras-hub's argument).
+        use_causal_mask: the look-ahead mask on self-attention (True for decoding).
+        training: dropout on or off.
         return_attention_scores: also return the cross-attention weights `[batch, heads, T, S]` (the
             self-attention weights for a block without cross-attention).
-        training: dropout on or off.
 
     Returns:
         `outputs [batch, T, d_model]`; with a cache `(outputs, self_attention_cache, cross_attention_cache)`
-        (the caches updated, or as given; None where none was given); with `return_attention_scores=True` the
-        scores come last: `(outputs, scores)` or `(outputs, self_cache, cross_cache, scores)`.
+        (the caches updated, or as given; None where none was given: keras-hub leaves out the cross cache
+        of a block without cross-attention); with `return_attention_scores=True` the scores come last:
+        `(outputs, scores)` or `(outputs, self_cache, cross_cache, scores)`.
 
     Example:
     >>> block = keras_nn.layers.TransformerDecoderBlock(num_heads=2, intermediate_dim=32)
@@ -62,12 +77,21 @@ class TransformerDecoderBlock(TransformerBlock):
         intermediate_dim,
         dropout=0.1,
         activation="relu",
-        norm_first=False,
+        norm_first=None,
         layer_norm_epsilon=1e-5,
         key_dim=None,
+        drop_path_rate=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        normalize_first=None,
         cross_attention=True,
         **kwargs,
     ):
+        # keras-hub's config records the build shapes; its layer has cross-attention when built with an encoder.
+        decoder_sequence_shape = kwargs.pop("decoder_sequence_shape", None)
+        encoder_sequence_shape = kwargs.pop("encoder_sequence_shape", None)
+        if decoder_sequence_shape is not None:
+            cross_attention = encoder_sequence_shape is not None
         super().__init__(
             num_heads,
             intermediate_dim,
@@ -76,27 +100,33 @@ class TransformerDecoderBlock(TransformerBlock):
             norm_first=norm_first,
             layer_norm_epsilon=layer_norm_epsilon,
             key_dim=key_dim,
+            drop_path_rate=drop_path_rate,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            normalize_first=normalize_first,
             **kwargs,
         )
         self.cross_attention = bool(cross_attention)
+        if decoder_sequence_shape is not None:
+            self.build(decoder_sequence_shape, encoder_sequence_shape)
 
-    def build(self, decoder_inputs_shape, encoder_outputs_shape=None):
-        check_block_inputs(type(self).__name__, decoder_inputs_shape)
-        width = decoder_inputs_shape[-1]
+    def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
+        check_block_inputs(type(self).__name__, decoder_sequence_shape)
+        width = decoder_sequence_shape[-1]
         self.self_attention_layer = self._attention(width, "self_attention")
-        self.self_attention_layer.build(decoder_inputs_shape, decoder_inputs_shape)
+        self.self_attention_layer.build(decoder_sequence_shape, decoder_sequence_shape)
         self.self_attention_norm = self._norm("self_attention_norm")
-        self.self_attention_norm.build(decoder_inputs_shape)
+        self.self_attention_norm.build(decoder_sequence_shape)
         self.self_attention_dropout = self._dropout("self_attention_dropout")
         if self.cross_attention:
             # Without encoder outputs at build time (a cache only), the encoder is taken to be as wide.
-            encoder_outputs_shape = encoder_outputs_shape or decoder_inputs_shape
+            encoder_sequence_shape = encoder_sequence_shape or decoder_sequence_shape
             self.cross_attention_layer = self._attention(width, "cross_attention")
-            self.cross_attention_layer.build(decoder_inputs_shape, encoder_outputs_shape)
+            self.cross_attention_layer.build(decoder_sequence_shape, encoder_sequence_shape)
             self.cross_attention_norm = self._norm("cross_attention_norm")
-            self.cross_attention_norm.build(decoder_inputs_shape)
+            self.cross_attention_norm.build(decoder_sequence_shape)
             self.cross_attention_dropout = self._dropout("cross_attention_dropout")
-        self._build_feedforward(decoder_inputs_shape)
+        self._build_feedforward(decoder_sequence_shape)
 
     def compute_cross_attention_cache(self, encoder_outputs):
         """The encoder keys and values of this block, `[batch, 2, S, heads, key_dim]`, for cached decoding."""
@@ -108,65 +138,88 @@ class TransformerDecoderBlock(TransformerBlock):
 
     def call(
         self,
-        decoder_inputs,
-        encoder_outputs=None,
+        decoder_sequence,
+        encoder_sequence=None,
         decoder_padding_mask=None,
+        decoder_attention_mask=None,
         encoder_padding_mask=None,
-        use_causal_mask=True,
+        encoder_attention_mask=None,
         self_attention_cache=None,
         self_attention_cache_update_index=None,
         cross_attention_cache=None,
-        return_attention_scores=False,
+        cross_attention_cache_update_index=None,
+        use_causal_mask=True,
         training=None,
+        return_attention_scores=False,
     ):
-        if not self.cross_attention and (encoder_outputs is not None or cross_attention_cache is not None):
+        if not self.cross_attention and (encoder_sequence is not None or cross_attention_cache is not None):
             # keras-hub's TransformerDecoder raises too: dropping the encoder silently would hide a wrong model.
             raise ConfigError(
                 f"TransformerDecoderBlock {self.name!r} was built with cross_attention=False but was called with "
                 "encoder outputs or a cross-attention cache; build it with cross_attention=True, or call it with "
                 "the decoder inputs alone"
             )
+        if (
+            self.cross_attention
+            and encoder_sequence is None
+            and (cross_attention_cache is None or cross_attention_cache_update_index is not None)
+        ):
+            raise ConfigError(
+                "TransformerDecoderBlock with cross_attention=True needs encoder_sequence (or a precomputed "
+                "cross_attention_cache with cross_attention_cache_update_index=None); build it with "
+                "cross_attention=False for a decoder-only (GPT) block"
+            )
         caching = self_attention_cache is not None or cross_attention_cache is not None
+        # The Keras mask of the decoder inputs covers this call's steps, not a cache: with a cache the caller
+        # masks the cache positions with decoder_padding_mask.
+        self_mask = merge_masks(
+            padding_mask=decoder_padding_mask
+            if decoder_padding_mask is not None or self_attention_cache is not None
+            else keras_mask(decoder_sequence),
+            attention_mask=decoder_attention_mask,
+        )
 
         def self_attend(h):
-            return self.self_attention_layer(
-                h,
-                h,
-                attention_mask=merge_masks(padding_mask=decoder_padding_mask),
-                use_causal_mask=use_causal_mask,
-                return_attention_scores=True,
-                training=training,
-                cache=self_attention_cache,
-                cache_update_index=self_attention_cache_update_index,
-            )
+            # keras-hub's decoder attends with its own masks alone (CachedMultiHeadAttention reads no Keras
+            # masks): the queries of padded steps are not masked.
+            with hidden_keras_masks(h):
+                return self.self_attention_layer(
+                    h,
+                    h,
+                    attention_mask=self_mask,
+                    use_causal_mask=use_causal_mask,
+                    return_attention_scores=True,
+                    training=training,
+                    cache=self_attention_cache,
+                    cache_update_index=self_attention_cache_update_index,
+                )
 
         x, extra = self._residual(
-            decoder_inputs, self.self_attention_norm, self.self_attention_dropout, self_attend, training
+            decoder_sequence, self.self_attention_norm, self.self_attention_dropout, self_attend, training
         )
         new_self_cache = extra[0] if self_attention_cache is not None else None
         scores = extra[-1]
 
         if self.cross_attention:
-            if encoder_outputs is None and cross_attention_cache is None:
-                raise ConfigError(
-                    "TransformerDecoderBlock with cross_attention=True needs encoder_outputs or a "
-                    "cross_attention_cache; build it with cross_attention=False for a decoder-only (GPT) "
-                    "block"
-                )
+            cross_mask = block_attention_mask(encoder_sequence, encoder_padding_mask, encoder_attention_mask)
 
             def cross_attend(h):
-                return self.cross_attention_layer(
-                    h,
-                    encoder_outputs,
-                    attention_mask=merge_masks(padding_mask=encoder_padding_mask),
-                    return_attention_scores=True,
-                    training=training,
-                    cache=cross_attention_cache,
-                )
+                with hidden_keras_masks(h, encoder_sequence):
+                    return self.cross_attention_layer(
+                        h,
+                        encoder_sequence,
+                        attention_mask=cross_mask,
+                        return_attention_scores=True,
+                        training=training,
+                        cache=cross_attention_cache,
+                        cache_update_index=cross_attention_cache_update_index,
+                    )
 
             x, extra = self._residual(
                 x, self.cross_attention_norm, self.cross_attention_dropout, cross_attend, training
             )
+            if cross_attention_cache is not None:
+                cross_attention_cache = extra[0]
             scores = extra[-1]
         x = self._feedforward(x, training)
         outputs = (x,) + ((new_self_cache, cross_attention_cache) if caching else ())

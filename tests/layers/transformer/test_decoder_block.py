@@ -74,11 +74,11 @@ def test_a_block_without_cross_attention_refuses_encoder_outputs():
     with pytest.raises(ConfigError, match="built with cross_attention=False"):
         block(X, X)
     with pytest.raises(ConfigError, match="built with cross_attention=False"):
-        block(X, encoder_outputs=X)
+        block(X, encoder_sequence=X)
 
 
 def test_bad_arguments():
-    with pytest.raises(ConfigError, match="needs encoder_outputs"):
+    with pytest.raises(ConfigError, match="needs encoder_sequence"):
         TransformerDecoderBlock(num_heads=2, intermediate_dim=8)(X)
 
 
