@@ -43,6 +43,7 @@ from keras_nn.layers.rnn.simple_rnn import SimpleRNNCell as SimpleRNNCell
 from keras_nn.layers.rnn.stacked import stacked_rnn as stacked_rnn
 from keras_nn.layers.transformer.decoder_block import TransformerDecoderBlock as TransformerDecoderBlock
 from keras_nn.layers.transformer.encoder_block import TransformerEncoderBlock as TransformerEncoderBlock
+from keras_nn.layers.transformer.gelu import gelu_approximate as gelu_approximate
 from keras_nn.layers.vision.class_token import ClassToken as ClassToken
 from keras_nn.layers.vision.patch_embedding import PatchEmbedding as PatchEmbedding
 from keras_nn.layers.vision.token_pooling import TokenPooling as TokenPooling

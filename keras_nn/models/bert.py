@@ -59,8 +59,9 @@ def check_transformer_arguments(
 @keras.saving.register_keras_serializable(package="keras_nn")
 class BertEncoder(FunctionalModel):
     """The BERT encoder (backbone): token, learned position and segment embeddings summed, layer-normalized,
-    then `num_layers` post-LN Transformer encoder blocks with GELU, and a pooler (`tanh` dense layer on the
-    first, `[CLS]`, token).
+    then `num_layers` post-LN Transformer encoder blocks with GELU (its tanh approximation,
+    `keras_nn.layers.gelu_approximate`, as in Google's BERT code and keras-hub's `BertBackbone`), and a pooler
+    (`tanh` dense layer on the first, `[CLS]`, token).
 
     The defaults are BERT-base (uncased vocabulary): 12 layers, width 768, 12 heads, feed-forward 3072, 512
     positions, 2 segments: 109,482,240 parameters, the count of Hugging Face's `bert-base-uncased` `BertModel`
@@ -157,7 +158,7 @@ class BertEncoder(FunctionalModel):
                 num_heads,
                 intermediate_dim,
                 dropout=dropout,
-                activation="gelu",
+                activation=layers.gelu_approximate,
                 norm_first=False,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=bert_initializer(),

@@ -16,13 +16,6 @@ from keras_nn.samplers import check_sampling, compiled_function, filter_logits, 
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
-def gelu_approximate(x):
-    """GELU in the tanh approximation of Hendrycks & Gimpel, the activation of GPT and GPT-2 (Hugging Face's
-    `gelu_new`): `0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`."""
-    return keras.activations.gelu(x, approximate=True)
-
-
-@keras.saving.register_keras_serializable(package="keras_nn")
 class GPTDecoder(FunctionalModel):
     """A GPT-2 style language model: token plus learned position embeddings, `num_layers` pre-LN causal
     Transformer decoder blocks (self-attention only) with GELU, a final LayerNorm, and the token embedding
@@ -125,7 +118,7 @@ class GPTDecoder(FunctionalModel):
                 num_heads,
                 intermediate_dim,
                 dropout=dropout,
-                activation=gelu_approximate,
+                activation=layers.gelu_approximate,
                 norm_first=True,
                 layer_norm_epsilon=layer_norm_epsilon,
                 kernel_initializer=keras.initializers.RandomNormal(stddev=0.02),

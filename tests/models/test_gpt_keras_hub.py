@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("keras_hub")  # the [bench] extra
+pytest.importorskip("keras_hub")  # in the [dev] extra; skipped where it is not installed
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
