@@ -77,7 +77,7 @@ def test_resume_continues_from_the_last_backup(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(Interrupt):
         train(config, run, verbose=0, callbacks=[InterruptAfter(2)])
-    assert (run / "checkpoints" / "backup" / "latest.weights.h5").is_file()
+    assert (run / "checkpoints" / "backup" / "state.json").is_file()
     assert not (run / "model.keras").exists()
 
     with pytest.raises(OutputDirError, match="pass --resume"):
@@ -88,7 +88,7 @@ def test_resume_continues_from_the_last_backup(tmp_path):
     assert recorder.seen == [2, 3], "resume must start after the last completed epoch"
     epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1", "2", "3"]
-    assert result.metrics["epochs_trained"] == 2
+    assert result.metrics["epochs_trained"] == 4, "metrics.json counts the whole run, the epochs before the resume included"
 
 
 def test_resume_refuses_a_different_recipe(tmp_path):

@@ -1,0 +1,43 @@
+"""Runs `keras-nn train` in this process and kills it at a chosen step: the subprocess the resume-fault tests kill.
+
+    python kill_driver.py SIGNAL STEP DELAY_MS -- keras-nn train arguments...
+
+SIGNAL is KILL, TERM or NONE; the signal is sent to this process `DELAY_MS` milliseconds after the end of training
+step STEP (counted from this process's start), so it can land in a step, in a backup being written, in the
+history row or in validation. Exits with `keras-nn`'s exit code (or dies of SIGKILL).
+"""
+
+import os
+import signal
+import sys
+import threading
+
+import keras
+
+
+class KillAt(keras.callbacks.Callback):
+    def __init__(self, signum, step, delay):
+        super().__init__()
+        self.signum, self.step, self.delay, self.seen = signum, step, delay, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            threading.Timer(self.delay, os.kill, (os.getpid(), self.signum)).start()
+
+
+def main():
+    name, step, delay_ms = sys.argv[1:4]
+    arguments = sys.argv[sys.argv.index("--") + 1 :]
+    from keras_nn import cli
+    from keras_nn.training import trainer
+
+    if name != "NONE":
+        killer = KillAt(getattr(signal, f"SIG{name}"), int(step), int(delay_ms) / 1000)
+        standard = trainer.standard_callbacks
+        trainer.standard_callbacks = lambda *args, **kwargs: [*standard(*args, **kwargs), killer]
+    return cli.main(arguments)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
