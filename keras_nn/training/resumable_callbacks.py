@@ -249,10 +249,11 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             states["checkpoint"] = {"best": _plain(self.checkpoint.best)}
         if self.early_stopping is not None:
             stopping = self.early_stopping
+            # A phase that leaves early stopping out (image_classification's frozen phase) never started it.
             states["early_stopping"] = {
-                "best": _plain(stopping.best),
+                "best": _plain(getattr(stopping, "best", None)),
                 "wait": int(stopping.wait),
-                "best_epoch": int(stopping.best_epoch),
+                "best_epoch": int(getattr(stopping, "best_epoch", 0)),
                 "has_best_weights": stopping.best_weights is not None,
             }
         return states

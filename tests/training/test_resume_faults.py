@@ -131,6 +131,17 @@ def test_best_checkpoint_and_early_stopping_survive_a_resume(tmp_path):
     assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
 
 
+def test_early_stopping_stops_where_the_patience_says_and_restores_the_best(tmp_path):
+    config = load_recipe("digits_cnn", [*FAST, "training.epochs=8", "training.early_stopping_patience=2"])
+    # Epochs 3 on are worse than 0-2: patience 2 stops after epoch 4 and puts back the best of epochs 0-2.
+    result = train_run(config, tmp_path / "run", verbose=0, callbacks=[ZeroWeightsFrom(3)])
+    losses = [float(row["val_loss"]) for row in history_rows(tmp_path / "run")]
+    assert len(losses) == 5, losses
+    assert min(losses[:3]) < min(losses[3:])
+    assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
+    assert validation_loss(result.model, result) == pytest.approx(min(losses), rel=1e-4)
+
+
 def _driver(run, signal_name, step, delay_ms, extra, timeout=240):
     arguments = ["train", "digits_cnn", "--output", str(run), *extra]
     command = [sys.executable, str(DRIVER), signal_name, str(step), str(delay_ms), "--", *arguments]
