@@ -1,5 +1,6 @@
 """Recipe settings reach the model `fit` trained, not only the schema: the optimizer and its clipping, momentum
-and weight decay, the learning-rate schedule, label smoothing, XLA, steps per execution and mixed precision."""
+and weight decay, the learning-rate schedule, label smoothing, XLA, steps per execution and mixed precision.
+Early stopping is proven in test_resume_faults.py (it needs the epochs-get-worse callback defined there)."""
 
 import math
 
@@ -8,13 +9,14 @@ import numpy as np
 import pytest
 
 from keras_nn.runs import load_recipe, train_run
+from keras_nn.training import create_task
 
 SETTINGS = [
     "model.filters=[4, 8]", "model.dense_units=8", "training.epochs=1", "export.formats=[]",
     "optimizer.name=sgd", "optimizer.learning_rate=0.05", "optimizer.momentum=0.8", "optimizer.clipnorm=0.5",
     "optimizer.weight_decay=0.0001", "schedule.name=cosine", "schedule.warmup_epochs=0",
-    "schedule.min_learning_rate=0.001", "training.label_smoothing=0.1", "training.xla=true",
-    "training.mixed_precision=true", "training.steps_per_execution=2",
+    "schedule.min_learning_rate=0.001", "training.label_smoothing=0.1", "training.mixed_precision=true",
+    "training.steps_per_execution=2",
 ]
 
 
@@ -54,9 +56,17 @@ def test_label_smoothing_reaches_the_loss(trained):
     assert float(loss(targets, probabilities)) == pytest.approx(expected, rel=1e-5)
 
 
-def test_xla_steps_per_execution_and_mixed_precision_reach_the_model(trained):
-    model = trained.model
+def test_xla_reaches_the_compiled_model():
+    # Compiled by the task as the trainer does, not trained: XLA compiling each step shape costs ~40 s on 2 cores.
+    config = load_recipe("digits_cnn", [*SETTINGS, "training.xla=true", "training.mixed_precision=false"])
+    task = create_task(config["task"])
+    model = task.build_model(config, task.load_data(config))
+    task.compile(model, config, steps_per_epoch=10)
     assert model.jit_compile is True
+
+
+def test_steps_per_execution_and_mixed_precision_reach_the_model(trained):
+    model = trained.model
     assert model.steps_per_execution == 2
     hidden = [layer for layer in model.layers if layer.weights and layer.name != "predictions"]
     assert hidden and all(layer.dtype_policy.name == "mixed_float16" for layer in hidden)
