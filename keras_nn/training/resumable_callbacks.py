@@ -135,7 +135,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         self.best_copy = state.get("best_weights")
         self._saves = state.get("saves", 0)
         self._best_copied = state.get("callbacks", {}).get("checkpoint", {}).get("best")
-        self._restore_callbacks(state.get("callbacks", {}))
+        self._restore_callbacks(state.get("callbacks", {}), self.folder / state["weights"])
         steps = self.params.get("steps") if self.params else None
         logger.info(
             "resuming from the backup in %s: epoch %d of %s, step %d%s (%d epoch(s) complete)",
@@ -143,7 +143,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             f" of {steps}" if steps else "", len(self.history_rows),
         )
 
-    def _restore_callbacks(self, saved):
+    def _restore_callbacks(self, saved, latest):
         if self.checkpoint is not None and "checkpoint" in saved:
             self.checkpoint.best = _number(saved["checkpoint"]["best"])
         if self.best_copy and self.best_weights_path is not None:
@@ -156,10 +156,11 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             stopping.wait = carried["wait"]
             stopping.best_epoch = carried["best_epoch"]
             if stopping.restore_best_weights and carried.get("has_best_weights") and self.best_copy:
-                current = self.model.get_weights()
+                # The best checkpoint holds that epoch's optimizer state too: load it, take the model's weights,
+                # then load the backup whole again (set_weights would leave the optimizer at the best epoch's).
                 self.model.load_weights(self.folder / self.best_copy)
                 stopping.best_weights = self.model.get_weights()
-                self.model.set_weights(current)
+                self.model.load_weights(latest)
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch, self.step = epoch, 0

@@ -2,9 +2,9 @@
 
     python kill_driver.py SIGNAL STEP DELAY_MS -- keras-nn train arguments...
 
-SIGNAL is KILL, TERM or NONE; the signal is sent to this process `DELAY_MS` milliseconds after the end of training
-step STEP (counted from this process's start), so it can land in a step, in a backup being written, in the
-history row or in validation. Exits with `keras-nn`'s exit code (or dies of SIGKILL).
+SIGNAL is KILL, TERM or NONE; the signal is sent to this process `DELAY_MS` milliseconds after the STEP-th optimizer
+step this process takes (batches a resume skips do not count), so it can land in a step, in a backup being written,
+in the history row or in validation. Exits with `keras-nn`'s exit code (or dies of SIGKILL).
 """
 
 import os
@@ -18,11 +18,14 @@ import keras
 class KillAt(keras.callbacks.Callback):
     def __init__(self, signum, step, delay):
         super().__init__()
-        self.signum, self.step, self.delay, self.seen = signum, step, delay, 0
+        self.signum, self.step, self.delay, self.start, self.fired = signum, step, delay, 0, False
+
+    def on_train_begin(self, logs=None):
+        self.start = int(self.model.optimizer.iterations.numpy())  # after the backup's restore (an earlier callback)
 
     def on_train_batch_end(self, batch, logs=None):
-        self.seen += 1
-        if self.seen == self.step:
+        if not self.fired and int(self.model.optimizer.iterations.numpy()) - self.start >= self.step:
+            self.fired = True
             threading.Timer(self.delay, os.kill, (os.getpid(), self.signum)).start()
 
 
