@@ -1,5 +1,6 @@
-"""Faults and `--resume`: a finished run left untouched or extended, the best checkpoint and early stopping carried
-across a resume, and real training processes killed (SIGKILL, SIGTERM) at random moments."""
+"""Real training processes killed (SIGKILL, SIGTERM) at random moments, then resumed: no epoch lost or written
+twice, and the weights of an uninterrupted run. The in-process resume cases (a finished run, the best checkpoint
+and early stopping carried) are in tests/runs/test_train.py."""
 
 import csv
 import json
@@ -9,137 +10,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import keras
 import numpy as np
 import pytest
 
-from keras_nn import cli
 from keras_nn.runs import load_model_file, load_recipe, train_run
 from keras_nn.training import PREEMPTED_EXIT_CODE, read_backup_state
 
-FAST = ["model.filters=[8, 16, 16]", "model.dense_units=32", "export.formats=[]"]
 DRIVER = Path(__file__).with_name("kill_driver.py")
-
-
-class Interrupt(Exception):
-    """Stands in for a killed process."""
-
-
-class InterruptAfter(keras.callbacks.Callback):
-    def __init__(self, epochs):
-        super().__init__()
-        self.epochs = epochs
-
-    def on_epoch_end(self, epoch, logs=None):
-        if epoch + 1 == self.epochs:
-            raise Interrupt()
-
-
-class ZeroWeightsFrom(keras.callbacks.Callback):
-    """Zeroes every weight at the start of each epoch from `epoch` on: those epochs end far worse (a constant
-    output, val_loss near log(10)) than any trained one."""
-
-    def __init__(self, epoch):
-        super().__init__()
-        self.epoch = epoch
-
-    def on_epoch_begin(self, epoch, logs=None):
-        if epoch >= self.epoch:
-            self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
-
-
-class RecordEpochs(keras.callbacks.Callback):
-    def __init__(self):
-        super().__init__()
-        self.seen = []
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.seen.append(epoch)
 
 
 def history_rows(run):
     with open(Path(run) / "history.csv", newline="") as handle:
         return list(csv.DictReader(handle))
-
-
-def snapshot(folder):
-    """Every file under `folder` with its bytes and modification time."""
-    return {
-        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
-        for path in sorted(Path(folder).rglob("*"))
-        if path.is_file()
-    }
-
-
-def validation_loss(model, result):
-    x, y = result.data.as_numpy("validation")
-    return float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
-
-
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("finished") / "run"
-    train_run(load_recipe("digits_cnn", [*FAST, "training.epochs=2"]), run, verbose=0)
-    return run
-
-
-def test_resume_of_a_finished_run_changes_nothing(finished_run, capsys):
-    before = snapshot(finished_run)
-    arguments = ["train", "digits_cnn", "--output", str(finished_run), "--resume", "--epochs", "2"]
-    for override in FAST:
-        arguments += ["--set", override]
-    assert cli.main(arguments) == 0
-    assert "is complete" in capsys.readouterr().err
-    assert snapshot(finished_run) == before, "--resume of a finished run must not touch a file"
-    # Fewer epochs than the run has: complete too.
-    result = train_run(load_recipe("digits_cnn", [*FAST, "training.epochs=1"]), finished_run, resume=True, verbose=0)
-    assert result.complete and result.model is None
-    assert result.metrics == json.loads((finished_run / "metrics.json").read_text())
-    assert snapshot(finished_run) == before
-
-
-def test_resume_with_more_epochs_extends_a_finished_run(finished_run):
-    before = json.loads((finished_run / "metrics.json").read_text())
-    recorder = RecordEpochs()
-    config = load_recipe("digits_cnn", [*FAST, "training.epochs=3"])
-    result = train_run(config, finished_run, resume=True, verbose=0, callbacks=[recorder])
-    assert recorder.seen == [2], "the extension trains the added epoch only"
-    assert [row["epoch"] for row in history_rows(finished_run)] == ["0", "1", "2"]
-    assert result.metrics["epochs_trained"] == 3
-    assert result.metrics["train_seconds"] > before["train_seconds"], "train_seconds counts the whole run"
-    assert read_backup_state(finished_run / "checkpoints" / "backup")["epoch"] == 3
-
-
-def test_best_checkpoint_and_early_stopping_survive_a_resume(tmp_path):
-    config = load_recipe("digits_cnn", [*FAST, "training.epochs=8", "training.early_stopping_patience=2"])
-    run = tmp_path / "run"
-    with pytest.raises(Interrupt):
-        train_run(config, run, verbose=0, callbacks=[InterruptAfter(2)])
-    # Every resumed epoch is worse than the two before the interruption: with the checkpoint's best value and
-    # early stopping's count carried, best.weights.h5 keeps epoch 1 or 0 and training stops after epoch 3
-    # (patience 2); started afresh, the first resumed epoch would be "best" and training would go on to epoch 4.
-    result = train_run(config, run, resume=True, verbose=0, callbacks=[ZeroWeightsFrom(2)])
-    rows = history_rows(run)
-    losses = [float(row["val_loss"]) for row in rows]
-    assert [row["epoch"] for row in rows] == ["0", "1", "2", "3"], losses
-    assert min(losses[:2]) < min(losses[2:])
-    assert result.metrics["epochs_trained"] == 4
-    model = load_model_file(run / "model.keras")
-    model.load_weights(run / "checkpoints" / "best.weights.h5")
-    assert validation_loss(model, result) == pytest.approx(min(losses), rel=1e-4)
-    # Early stopping restored the best weights into the saved model too.
-    assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
-
-
-def test_early_stopping_stops_where_the_patience_says_and_restores_the_best(tmp_path):
-    config = load_recipe("digits_cnn", [*FAST, "training.epochs=8", "training.early_stopping_patience=2"])
-    # Epochs 3 on are worse than 0-2: patience 2 stops after epoch 4 and puts back the best of epochs 0-2.
-    result = train_run(config, tmp_path / "run", verbose=0, callbacks=[ZeroWeightsFrom(3)])
-    losses = [float(row["val_loss"]) for row in history_rows(tmp_path / "run")]
-    assert len(losses) == 5, losses
-    assert min(losses[:3]) < min(losses[3:])
-    assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
-    assert validation_loss(result.model, result) == pytest.approx(min(losses), rel=1e-4)
 
 
 def _driver(run, signal_name, step, delay_ms, extra, timeout=240):
