@@ -1,6 +1,7 @@
 """The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict, translate, detect, generate.
 
-Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 1 anything else.
+Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 143 stopped by SIGTERM during
+training (a backup written; the line printed gives the `--resume` command); 1 anything else.
 """
 
 import argparse
