@@ -4,19 +4,53 @@ and early stopping carried) are in tests/runs/test_train.py."""
 
 import csv
 import json
+import logging
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 from keras_nn.runs import load_model_file, load_recipe, train_run
-from keras_nn.training import PREEMPTED_EXIT_CODE, read_backup_state
+from keras_nn.training import PREEMPTED_EXIT_CODE, Preempted, read_backup_state
 
 DRIVER = Path(__file__).with_name("kill_driver.py")
+
+
+class SigtermAt(keras.callbacks.Callback):
+    """Sends this process SIGTERM at the end of training step `step` (1-based)."""
+
+    def __init__(self, step):
+        super().__init__()
+        self.step, self.seen = step, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.seen += 1
+        if self.seen == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+def test_sigterm_backs_up_the_step_in_flight_and_resumes_there(tmp_path, caplog):
+    config = load_recipe("digits_cnn", [*KILL_RUN, "training.epochs=2", "training.backup_every_steps=4"])
+    run = tmp_path / "run"
+    previous = signal.getsignal(signal.SIGTERM)
+    with pytest.raises(Preempted) as stopped:
+        train_run(config, run, verbose=0, callbacks=[SigtermAt(10)])
+    assert signal.getsignal(signal.SIGTERM) is previous, "the SIGTERM handler is put back"
+    # Sent after the backup callback saw step 10 (it comes first), so the next step, 11, finishes and is backed
+    # up: not step 8, the last periodic backup.
+    assert (stopped.value.epoch, stopped.value.step) == (0, 11)
+    state = read_backup_state(run / "checkpoints" / "backup")
+    assert (state["epoch"], state["step"], state["history"]) == (0, 11, [])
+    with caplog.at_level(logging.INFO, logger="keras_nn"):
+        result = train_run(config, run, resume=True, verbose=0)
+    assert "epoch 1 of 2, step 11 of 41 (0 epoch(s) complete)" in caplog.text
+    assert [row["epoch"] for row in history_rows(run)] == ["0", "1"]
+    assert result.metrics["epochs_trained"] == 2
 
 
 def history_rows(run):
