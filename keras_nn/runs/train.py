@@ -108,9 +108,16 @@ def train_run(config, output_dir, resume=False, verbose="auto", callbacks=(), ex
     if resume:
         finished = finished_run_metrics(run, config)
         if finished is not None:
+            state = read_backup_state(run.backup)
+            if state is None:
+                how = "it has no backup to extend from"
+            elif state["stopped_early"]:
+                how = "early stopping ended it"
+            else:
+                how = "raise training.epochs to extend it"
             logger.info(
-                "run %s is complete (%s epoch(s)); nothing was changed. Raise training.epochs to extend it",
-                run.root, finished.get("epochs_trained", "?"),
+                "run %s is complete (%s epoch(s)); nothing was changed (%s)",
+                run.root, finished.get("epochs_trained", "?"), how,
             )
             return RunResult(run.root, finished, None, None, None, complete=True)
         if run.metrics.is_file():

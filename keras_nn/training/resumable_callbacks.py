@@ -185,11 +185,12 @@ class RunBackup(keras.callbacks.BackupAndRestore):
     def on_train_batch_end(self, batch, logs=None):
         if batch + 1 <= self._skipped_through:
             return
-        self.step = batch + 1
+        previous, self.step = self.step, batch + 1
         steps = self.params.get("steps") if self.params else None
         if steps is not None and self.step >= steps:
             return  # the epoch's end comes next, with its own backup
-        due = self.every_steps and self.step % self.every_steps == 0
+        # Crossing a multiple of every_steps (a call may run several steps: steps_per_execution).
+        due = self.every_steps and self.step // self.every_steps > previous // self.every_steps
         if due or stop_requested():
             self._save(self.epoch, self.step)
         if stop_requested():
