@@ -270,11 +270,17 @@ def atomic_copy(source, target):
 
 
 def _plain(value):
-    """A log value as JSON takes it (inf/nan as strings)."""
+    """A log value as JSON takes it: a number (inf/nan as strings), a list of numbers, or its text."""
     if value is None:
         return None
-    value = float(np.asarray(value))
-    return value if np.isfinite(value) else str(value)
+    try:
+        array = np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        return str(value)
+    if array.size != 1:
+        return [_plain(item) for item in array.ravel()]
+    number = float(array.reshape(()))
+    return number if np.isfinite(number) else str(number)
 
 
 def _number(value):
