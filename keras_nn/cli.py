@@ -1,6 +1,7 @@
 """The `keras-nn` command: list, quickstart, train, evaluate, export, bench, predict, translate, detect, generate.
 
-Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 1 anything else.
+Exit codes: 0 ok; 2 bad usage, config, input or path (one line saying what and how to fix); 143 stopped by SIGTERM during
+training (a backup written; the line printed gives the `--resume` command); 1 anything else.
 """
 
 import argparse
@@ -9,6 +10,7 @@ import json
 import logging
 import os
 import re
+import shlex
 import sys
 import threading
 import time
@@ -129,6 +131,8 @@ def cmd_train(args):
         return EXIT_OK
     result = train_run(config, output, resume=args.resume)
     _print_metrics(result.run_dir, result.metrics)
+    if result.complete:
+        return EXIT_OK  # `--resume` of a finished run: the metrics it has, and nothing written
     if result.export is not None:
         _print_export_rows(result.export)
     report = Path(result.run_dir) / "report.md"
@@ -544,6 +548,17 @@ def progress_lines():
         package.propagate = propagate
 
 
+def resume_command(argv, run_root):
+    """The command line that continues an interrupted `keras-nn train`: the same arguments, the run directory
+    as `--output`, and `--resume`."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    if not any(word == "--output" or word.startswith("--output=") for word in words):
+        words += ["--output", str(run_root)]
+    if "--resume" not in words:
+        words.append("--resume")
+    return shlex.join(["keras-nn", *words])
+
+
 def main(argv=None):
     """Entry point of the `keras-nn` command; returns the exit code."""
     parser = build_parser()
@@ -568,6 +583,13 @@ def main(argv=None):
     except WorkerLostError as error:
         print(f"keras-nn: error: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except Exception as error:
+        # Only a command that trained has loaded the module that raises Preempted (SIGTERM during training).
+        preemption = sys.modules.get("keras_nn.training.preemption")
+        if preemption is None or not isinstance(error, preemption.Preempted):
+            raise
+        print(f"keras-nn: {error}; continue with: {resume_command(argv, error.run_root)}", file=sys.stderr)
+        return preemption.PREEMPTED_EXIT_CODE
     except KeyboardInterrupt:
         print("keras-nn: interrupted; `keras-nn train ... --output DIR --resume` continues a run", file=sys.stderr)
         return EXIT_FAILURE

@@ -55,7 +55,7 @@ def test_train_says_where_the_report_is(trained_run_and_output, capsys, monkeypa
     def train_with_a_report(config, output, resume=False):
         Path(output).mkdir(parents=True)
         (Path(output) / "report.md").write_text("# report\n")
-        return types.SimpleNamespace(run_dir=output, metrics={"test_accuracy": 1.0}, export=None)
+        return types.SimpleNamespace(run_dir=output, metrics={"test_accuracy": 1.0}, export=None, complete=False)
 
     monkeypatch.setattr(keras_nn.runs, "train_run", train_with_a_report)
     code, out, _ = run_cli(capsys, "train", "language_model", "--output", str(tmp_path / "lm"))

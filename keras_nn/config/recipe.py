@@ -100,6 +100,10 @@ SCHEMA = {
         "mixed_precision": Field((bool,), False),
         "xla": Field((bool,), False),
         "steps_per_execution": Field((int,), 1, minimum=1),
+        "backup_every_steps": Field(
+            (int,), None, minimum=1,
+            help="steps between backups for --resume inside an epoch (null: at each epoch's end only)",
+        ),
     },
     "export": {
         "formats": Field((list,), [], items=EXPORT_FORMATS, help=f"any of {', '.join(EXPORT_FORMATS)}"),

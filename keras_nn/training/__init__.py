@@ -3,7 +3,9 @@
 describes what its run exports (`Task.export_plan`) and `keras_nn.runs` hands that to `keras_nn.export`."""
 
 from keras_nn.training.optimizers import build_optimizer
+from keras_nn.training.preemption import PREEMPTED_EXIT_CODE, Preempted
 from keras_nn.training.pretraining import pretrain_greedily
+from keras_nn.training.resumable_callbacks import RunBackup, read_backup_state
 from keras_nn.training.strategy import get_strategy, is_chief, resolve_strategy_name, strategy_label
 from keras_nn.training.tasks import (
     TASKS,
@@ -16,6 +18,9 @@ from keras_nn.training.tasks import (
 from keras_nn.training.trainer import TrainResult, evaluate_model, train
 
 __all__ = [
+    "PREEMPTED_EXIT_CODE",
+    "Preempted",
+    "RunBackup",
     "TASKS",
     "Task",
     "TrainResult",
@@ -26,6 +31,7 @@ __all__ = [
     "get_task_class",
     "is_chief",
     "pretrain_greedily",
+    "read_backup_state",
     "register_task",
     "resolve_strategy_name",
     "strategy_label",

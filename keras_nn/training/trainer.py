@@ -18,13 +18,14 @@ import keras
 
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.files import atomic_write_text, save_model
-from keras_nn.training.callbacks import standard_callbacks, tidy_history
+from keras_nn.training.callbacks import run_backup, standard_callbacks, tidy_history
 from keras_nn.training.distributed import (
     in_multi_worker_mode,
     local_copy,
     reporting_lost_workers,
     synchronize_batch_norm,
 )
+from keras_nn.training.preemption import handle_sigterm
 from keras_nn.training.strategy import get_strategy, is_chief, strategy_label
 from keras_nn.training.tasks import create_task
 from keras_nn.viz import plot_history
@@ -92,15 +93,14 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
         # Said once the data and the model are checked: a bad input stays one line.
         logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
         started = time.perf_counter()
-        with reporting_lost_workers(strategy):
-            history = task.fit(
-                model,
-                bundle,
-                config,
-                callbacks=[*standard_callbacks(writes, training, resume), *callbacks],
-                verbose=verbose,
-            )
+        run_callbacks = standard_callbacks(writes, training, resume)
+        with reporting_lost_workers(strategy), handle_sigterm():
+            history = task.fit(model, bundle, config, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
         train_seconds = time.perf_counter() - started
+        # metrics.json counts the whole run, the parts before each --resume included (the backup carries them).
+        backup = run_backup(run_callbacks)
+        if backup is not None:
+            train_seconds = backup.total_train_seconds()
         if not chief:
             # Kept until fit succeeds: its backup is what `--resume` restores on this worker.
             shutil.rmtree(writes.root, ignore_errors=True)
@@ -113,7 +113,7 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
         metrics = evaluate_model(task, model, bundle, config)
         metrics.update(task.report(model, bundle, config, run, metrics))
         metrics.update(
-            epochs_trained=len(history.epoch),
+            epochs_trained=len(backup.history_rows) if backup is not None else len(history.epoch),
             train_seconds=round(train_seconds, 2),
             num_parameters=int(model.count_params()),
             strategy=strategy_label(strategy),

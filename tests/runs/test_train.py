@@ -1,15 +1,19 @@
 """A whole run: the run directory, resume, bad runs that leave nothing, and metrics checked independently."""
 
+import csv
 import json
+from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, log_loss
 
+from keras_nn import cli
 from keras_nn.errors import ConfigError, MissingPathError, OutputDirError, UnknownModelError
 from keras_nn.runs import load_model_file, load_recipe
 from keras_nn.runs import train_run as train
+from keras_nn.training import read_backup_state
 
 # A small, fast version of the digits recipe (a few seconds an epoch on 2 cores).
 FAST = [
@@ -77,7 +81,7 @@ def test_resume_continues_from_the_last_backup(tmp_path):
     run = tmp_path / "run"
     with pytest.raises(Interrupt):
         train(config, run, verbose=0, callbacks=[InterruptAfter(2)])
-    assert (run / "checkpoints" / "backup" / "latest.weights.h5").is_file()
+    assert (run / "checkpoints" / "backup" / "state.json").is_file()
     assert not (run / "model.keras").exists()
 
     with pytest.raises(OutputDirError, match="pass --resume"):
@@ -88,7 +92,7 @@ def test_resume_continues_from_the_last_backup(tmp_path):
     assert recorder.seen == [2, 3], "resume must start after the last completed epoch"
     epochs = [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()[1:]]
     assert epochs == ["0", "1", "2", "3"]
-    assert result.metrics["epochs_trained"] == 2
+    assert result.metrics["epochs_trained"] == 4, "metrics.json counts the whole run, the epochs before the resume included"
 
 
 def test_resume_refuses_a_different_recipe(tmp_path):
@@ -139,3 +143,101 @@ def test_recurrent_recipe_with_label_smoothing_and_sgd(tmp_path):
     assert result.metrics["test_accuracy"] == pytest.approx(accuracy_score(y, predicted), abs=1e-6)
     assert result.model.loss.get_config()["label_smoothing"] == pytest.approx(0.1)
     assert type(result.model.optimizer).__name__ == "SGD" and result.model.optimizer.clipnorm == 1.0
+
+
+class ZeroWeightsFrom(keras.callbacks.Callback):
+    """Zeroes every weight at the start of each epoch from `epoch` on: those epochs end far worse (a constant
+    output, val_loss near log(10)) than any trained one."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch = epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        if epoch >= self.epoch:
+            self.model.set_weights([np.zeros_like(w) for w in self.model.get_weights()])
+
+
+def history_rows(run):
+    with open(Path(run) / "history.csv", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def snapshot(folder):
+    """Every file under `folder` with its bytes and modification time."""
+    return {
+        str(path.relative_to(folder)): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(Path(folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def validation_loss(model, result):
+    x, y = result.data.as_numpy("validation")
+    return float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    run = tmp_path_factory.mktemp("finished") / "run"
+    train(load_recipe("digits_cnn", [*FAST[:2], "training.epochs=2", "export.formats=[]"]), run, verbose=0)
+    return run
+
+
+def test_resume_of_a_finished_run_changes_nothing(finished_run, capsys):
+    before = snapshot(finished_run)
+    arguments = ["train", "digits_cnn", "--output", str(finished_run), "--resume"]
+    for override in FAST:
+        arguments += ["--set", override]
+    assert cli.main(arguments) == 0
+    assert "is complete" in capsys.readouterr().err
+    assert snapshot(finished_run) == before, "--resume of a finished run must not touch a file"
+    # Fewer epochs than the run has: complete too.
+    result = train(load_recipe("digits_cnn", [*FAST[:2], "training.epochs=1", "export.formats=[]"]), finished_run, resume=True, verbose=0)
+    assert result.complete and result.model is None
+    assert result.metrics == json.loads((finished_run / "metrics.json").read_text())
+    assert snapshot(finished_run) == before
+
+
+def test_resume_with_more_epochs_extends_a_finished_run(finished_run):
+    before = json.loads((finished_run / "metrics.json").read_text())
+    recorder = RecordEpochs()
+    config = load_recipe("digits_cnn", [*FAST[:2], "training.epochs=3", "export.formats=[]"])
+    result = train(config, finished_run, resume=True, verbose=0, callbacks=[recorder])
+    assert recorder.seen == [2], "the extension trains the added epoch only"
+    assert [row["epoch"] for row in history_rows(finished_run)] == ["0", "1", "2"]
+    assert result.metrics["epochs_trained"] == 3
+    assert result.metrics["train_seconds"] > before["train_seconds"], "train_seconds counts the whole run"
+    assert read_backup_state(finished_run / "checkpoints" / "backup")["epoch"] == 3
+
+
+def test_best_checkpoint_and_early_stopping_survive_a_resume(tmp_path):
+    config = load_recipe("digits_cnn", [*FAST[:2], "training.epochs=8", "training.early_stopping_patience=2", "export.formats=[]"])
+    run = tmp_path / "run"
+    with pytest.raises(Interrupt):
+        train(config, run, verbose=0, callbacks=[InterruptAfter(2)])
+    # Every resumed epoch is worse than the two before the interruption: with the checkpoint's best value and
+    # early stopping's count carried, best.weights.h5 keeps epoch 1 or 0 and training stops after epoch 3
+    # (patience 2); started afresh, the first resumed epoch would be "best" and training would go on to epoch 4.
+    result = train(config, run, resume=True, verbose=0, callbacks=[ZeroWeightsFrom(2)])
+    rows = history_rows(run)
+    losses = [float(row["val_loss"]) for row in rows]
+    assert [row["epoch"] for row in rows] == ["0", "1", "2", "3"], losses
+    assert min(losses[:2]) < min(losses[2:])
+    assert result.metrics["epochs_trained"] == 4
+    model = load_model_file(run / "model.keras")
+    model.load_weights(run / "checkpoints" / "best.weights.h5")
+    assert validation_loss(model, result) == pytest.approx(min(losses), rel=1e-4)
+    # Early stopping restored the best weights into the saved model too.
+    assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
+
+
+def test_early_stopping_stops_where_the_patience_says_and_restores_the_best(tmp_path):
+    config = load_recipe("digits_cnn", [*FAST[:2], "training.epochs=8", "training.early_stopping_patience=2", "export.formats=[]"])
+    # Epochs 3 on are worse than 0-2: patience 2 stops after epoch 4 and puts back the best of epochs 0-2.
+    result = train(config, tmp_path / "run", verbose=0, callbacks=[ZeroWeightsFrom(3)])
+    losses = [float(row["val_loss"]) for row in history_rows(tmp_path / "run")]
+    assert len(losses) == 5, losses
+    assert min(losses[:3]) < min(losses[3:])
+    assert result.metrics["val_loss"] == pytest.approx(min(losses), rel=1e-4)
+    assert validation_loss(result.model, result) == pytest.approx(min(losses), rel=1e-4)
