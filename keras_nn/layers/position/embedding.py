@@ -60,7 +60,7 @@ class PositionEmbedding(keras.layers.Layer):
             return ops.broadcast_to(ops.take(table, ops.cast(positions, "int32"), axis=0), shape)
         length = inputs.shape[-2]
         if (
-            length is not None
+            isinstance(length, int)  # JAX traces unknown lengths as symbolic dimensions, not None
             and isinstance(start_index, int)
             and start_index + length > self.sequence_length
         ):
