@@ -72,6 +72,10 @@ class PositionEmbedding(keras.layers.Layer):
         rows = ops.slice(table, (start_index, 0), (shape[-2], self.embeddings.shape[-1]))
         return ops.broadcast_to(rows, shape)
 
+    def compute_output_shape(self, inputs_shape):
+        # The inputs' shape: declared, so that JAX's symbolic build does not trace `call`'s slice with a symbolic length.
+        return inputs_shape
+
     def get_config(self):
         return {
             **super().get_config(),
