@@ -276,10 +276,10 @@ def simclr():
                                   backbone_arguments={"filters": [4, 4, 8], "stem_filters": 4, "blocks": [1, 1, 1]})
     assert tuple(model(view1).shape) == (8, 8)
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=NTXent(0.5))
-    before = model.evaluate(view1, view2, verbose=0)
+    before = model.evaluate(view1, view2, verbose=0, return_dict=True)["loss"]
     for _ in range(6):
         model.train_on_batch(view1, view2)
-    after = model.evaluate(view1, view2, verbose=0)
+    after = model.evaluate(view1, view2, verbose=0, return_dict=True)["loss"]
     assert np.isfinite(after) and after < before, (before, after)
 
 

@@ -10,6 +10,7 @@ printed is a JSON object: {"backend", "passed": [names], "failed": {name: error}
 """
 
 import importlib.abc
+import importlib.machinery
 import json
 import os
 import sys
@@ -19,19 +20,28 @@ import traceback
 TENSORFLOW_IMPORTS = []
 
 
-class RefuseTensorFlow(importlib.abc.MetaPathFinder):
-    """Refuses `tensorflow` and `tensorflow_*` imports, recording the frame that asked for each."""
+class RefuseTensorFlow(importlib.abc.MetaPathFinder, importlib.abc.Loader):
+    """Makes `tensorflow` and `tensorflow_*` fail to import, recording the frame that asked for each.
+
+    `find_spec` answers with a spec that has no origin (what `importlib.util.find_spec` probes, as PyTorch's
+    dynamo does for its skip list, get without an error); importing it raises ModuleNotFoundError."""
 
     def find_spec(self, name, path, target=None):
         top = name.split(".")[0]
         if top != "tensorflow" and not top.startswith("tensorflow_"):
             return None
+        return importlib.machinery.ModuleSpec(name, self)
+
+    def create_module(self, spec):
         # The deepest frame that is not the import machinery: the module that asked.
         asking = [f"{frame.filename}:{frame.lineno}" for frame in traceback.extract_stack()[:-1]
                   if "importlib" not in frame.filename and "module_utils" not in frame.filename]
-        TENSORFLOW_IMPORTS.append(f"{name} from {asking[-1]}")
-        raise ModuleNotFoundError(f"No module named {name!r} (refused: the {os.environ['KERAS_BACKEND']} checks run "
-                                  "as on a machine without TensorFlow)", name=name)
+        TENSORFLOW_IMPORTS.append(f"{spec.name} from {asking[-1]}")
+        raise ModuleNotFoundError(f"No module named {spec.name!r} (refused: the {os.environ['KERAS_BACKEND']} checks "
+                                  "run as on a machine without TensorFlow)", name=spec.name)
+
+    def exec_module(self, module):
+        raise AssertionError("create_module refuses every module")
 
 
 def main(names):
