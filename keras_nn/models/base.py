@@ -24,7 +24,9 @@ class FunctionalModel(keras.Model):
         }
 
     def get_config(self):
-        return {"name": self.name, "trainable": self.trainable, **self._config}
+        # Plain lists: Keras tracks the stored dict's lists (TrackedList), and copying one copies the model with it.
+        return {"name": self.name, "trainable": self.trainable,
+                **{key: list(value) if isinstance(value, list) else value for key, value in self._config.items()}}
 
     @classmethod
     def from_config(cls, config):

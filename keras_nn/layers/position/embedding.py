@@ -60,7 +60,7 @@ class PositionEmbedding(keras.layers.Layer):
             return ops.broadcast_to(ops.take(table, ops.cast(positions, "int32"), axis=0), shape)
         length = inputs.shape[-2]
         if (
-            length is not None
+            isinstance(length, int)  # JAX traces unknown lengths as symbolic dimensions, not None
             and isinstance(start_index, int)
             and start_index + length > self.sequence_length
         ):
@@ -71,6 +71,10 @@ class PositionEmbedding(keras.layers.Layer):
             )
         rows = ops.slice(table, (start_index, 0), (shape[-2], self.embeddings.shape[-1]))
         return ops.broadcast_to(rows, shape)
+
+    def compute_output_shape(self, inputs_shape):
+        # The inputs' shape: declared, so that JAX's symbolic build does not trace `call`'s slice with a symbolic length.
+        return inputs_shape
 
     def get_config(self):
         return {
