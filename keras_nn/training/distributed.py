@@ -74,6 +74,24 @@ def reporting_lost_workers(strategy):
         ) from None
 
 
+def steps_per_execution(requested):
+    """The `steps_per_execution` to compile with under the current strategy: `requested`, or 1 in a multi-worker
+    run.
+
+    With several steps per execution, Keras 3.15 calls its one-step `tf.function` inside a `tf.cond` inside the
+    `tf.while_loop` of the outer one. Under `MultiWorkerMirroredStrategy` every all-reduce of that step takes its
+    collective instance key as a call-time value (`capture_call_time_value`, which TensorFlow notes does not
+    propagate to an outer function), and inside the loop's `cond` nothing feeds it: the first step fails with
+    "You must feed a value for placeholder tensor '...while/cond/Placeholder_N' with dtype int32". Static
+    instance keys (`CollectiveReplicaLauncher._prefer_unique_instance_key = False`) would avoid it but break as
+    soon as one worker retraces the step and another does not (a shorter last shard). One step per execution
+    costs a Python call per step, small beside the step's cross-worker all-reduce.
+
+    Call it where the model is compiled, inside `strategy.scope()`.
+    """
+    return 1 if in_multi_worker_mode(tf.distribute.get_strategy()) else requested
+
+
 def local_copy(model, task, config, steps_per_epoch):
     """A copy of a model trained by several workers, built and compiled outside their strategy, with its weights.
 

@@ -14,6 +14,7 @@ from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.schema import validate_section
 from keras_nn.data import load_dataset
 from keras_nn.errors import ConfigError, UnknownDatasetError
+from keras_nn.training.distributed import steps_per_execution
 from keras_nn.training.optimizers import build_optimizer
 
 
@@ -114,7 +115,7 @@ class Task:
             metrics=metrics,
             weighted_metrics=weighted_metrics,
             jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=training["steps_per_execution"],
+            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
         )
 
     def reject_label_smoothing(self, config):
