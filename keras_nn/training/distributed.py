@@ -11,8 +11,9 @@ a second worker is in the cluster (keras-team/keras#20585, tensorflow/tensorflow
 - `reduce_per_replica` reduces every scalar metric of a step with `axis=0` on a multi-worker strategy: `Invalid
   reduction dimension 0 for input with 0 dimensions`.
 
-`KerasMultiWorkerMirroredStrategy` reduces a nest leaf by leaf and a scalar across replicas only (what `axis=0` can
-only mean for a value with no batch dimension). Nothing else changes: the variables, the collectives, the input
+`KerasMultiWorkerMirroredStrategy` hands the symbolic build this worker's own first batch (it reads the shapes and
+dtypes alone, and the workers' first batches may differ in length), reduces any other nest leaf by leaf, and a scalar
+across replicas only (what `axis=0` can only mean for a value with no batch dimension). Nothing else changes: the variables, the collectives, the input
 sharding and the optimizer's all-reduce are `MultiWorkerMirroredStrategy`'s own, so every task's `fit` (its own
 `train_step` included) runs unchanged, with its callbacks.
 """
@@ -33,11 +34,22 @@ class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy
     """
 
     def reduce(self, reduce_op, value, axis):
+        leaves = tf.nest.flatten(value)
+        if (
+            axis is None
+            and not tf.inside_function()
+            and all(isinstance(leaf, tf.distribute.DistributedValues) for leaf in leaves)
+            and any(self.experimental_local_results(leaf)[0].shape.rank for leaf in leaves)
+        ):
+            # Keras's symbolic build, eagerly, on the first batch: it reads the shapes and dtypes alone. An
+            # all-reduce would need the same shapes on every worker, and a validation set smaller than one global
+            # batch splits unevenly ("Shape mismatch in the collective instance ...: [16,24,1] ... [15,24,1]").
+            return tf.nest.map_structure(lambda leaf: self.experimental_local_results(leaf)[0], value)
+
         def reduce_one(one):
             local = self.experimental_local_results(one)[0]
             if not (local.dtype.is_floating or local.dtype.is_integer or local.dtype.is_bool):
-                # Only the symbolic build reduces a batch, and it reads the shapes and dtypes alone; a string
-                # or other tensor has no mean, and every worker holds one of the same shape.
+                # A string or other tensor has no mean.
                 return local
             return super(KerasMultiWorkerMirroredStrategy, self).reduce(
                 reduce_op, one, None if local.shape.rank == 0 else axis
