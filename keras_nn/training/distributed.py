@@ -104,28 +104,38 @@ def steps_per_execution(requested):
     return 1 if in_multi_worker_mode(tf.distribute.get_strategy()) else requested
 
 
-def local_copy(model, task, config, steps_per_epoch):
-    """A copy of a model trained by several workers, built and compiled outside their strategy, with its weights.
+def local_copy(model, task=None, config=None, steps_per_epoch=None):
+    """A copy of a model trained by several workers, built outside their strategy, with its weights.
 
     After `fit` the other workers leave, and every `evaluate` or `predict` of the trained model would wait on a
     collective with them; the chief evaluates, reports, saves and exports this copy instead.
 
     Args:
         model: the trained model (its variables mirrored across the workers).
-        task: the run's `Task` (it compiles the copy as it compiled the model).
+        task: the run's `Task`, to compile the copy as it compiled the model; None leaves the copy uncompiled
+            (a side model, which the task's `compile` of the trained model's copy compiles).
         config: the resolved recipe.
         steps_per_epoch: as given to `task.compile`.
 
     Returns:
-        A compiled `keras.Model` with the same weights, on this worker's devices.
+        A `keras.Model` with the same weights, on this worker's devices.
     """
     # Called outside `strategy.scope()`: the copy's variables are plain ones of TensorFlow's default strategy.
     # The `.keras` round trip every registered model is tested for, in memory: config, then built from its
     # build config.
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
-    task.compile(copy, config, steps_per_epoch)
+    if task is not None:
+        task.compile(copy, config, steps_per_epoch)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def local_copies(model, task, config, steps_per_epoch):
+    """`local_copy` of the trained model and of the task's side models (`Task.side_models`), which replace the
+    task's own; returns the trained model's copy."""
+    for name, side in task.side_models().items():
+        setattr(task, name, local_copy(side))
+    return local_copy(model, task, config, steps_per_epoch)
 
 
 def synchronize_batch_norm(model):

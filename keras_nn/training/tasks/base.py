@@ -118,6 +118,13 @@ class Task:
             steps_per_execution=steps_per_execution(training["steps_per_execution"]),
         )
 
+    def side_models(self):
+        """The models besides the trained one that `build_model` builds and `compile` compiles with it (a
+        comparison model, an inline pretraining), by attribute name; `fit` trains them under the run's strategy.
+        After a multi-worker `fit` the chief swaps each for a copy of its own (`keras_nn.training.distributed`)
+        before `compile` is called again for the trained model's copy."""
+        return {}
+
     def reject_label_smoothing(self, config):
         """Raises `ConfigError` when the recipe asks for label smoothing, which this task's loss lacks."""
         if config["training"]["label_smoothing"]:
