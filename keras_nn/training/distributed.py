@@ -29,6 +29,10 @@ from keras_nn.errors import WorkerLostError
 class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """`tf.distribute.MultiWorkerMirroredStrategy` whose `reduce` takes what Keras 3's `fit` hands it.
 
+    An eager `reduce` with `axis=None` of distributed values that have a batch dimension is Keras's symbolic
+    build (nothing else in `fit` or `evaluate` makes one; the per-step reductions run inside a `tf.function`, with
+    `axis=0`): it gets this worker's own values, not a mean.
+
     Args:
         cluster_resolver, communication_options: as for `tf.distribute.MultiWorkerMirroredStrategy`.
     """
