@@ -11,8 +11,9 @@ a second worker is in the cluster (keras-team/keras#20585, tensorflow/tensorflow
 - `reduce_per_replica` reduces every scalar metric of a step with `axis=0` on a multi-worker strategy: `Invalid
   reduction dimension 0 for input with 0 dimensions`.
 
-`KerasMultiWorkerMirroredStrategy` reduces a nest leaf by leaf and a scalar across replicas only (what `axis=0` can
-only mean for a value with no batch dimension). Nothing else changes: the variables, the collectives, the input
+`KerasMultiWorkerMirroredStrategy` hands the symbolic build this worker's own first batch (it reads the shapes and
+dtypes alone, and the workers' first batches may differ in length), reduces any other nest leaf by leaf, and a scalar
+across replicas only (what `axis=0` can only mean for a value with no batch dimension). Nothing else changes: the variables, the collectives, the input
 sharding and the optimizer's all-reduce are `MultiWorkerMirroredStrategy`'s own, so every task's `fit` (its own
 `train_step` included) runs unchanged, with its callbacks.
 """
@@ -28,16 +29,31 @@ from keras_nn.errors import WorkerLostError
 class KerasMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
     """`tf.distribute.MultiWorkerMirroredStrategy` whose `reduce` takes what Keras 3's `fit` hands it.
 
+    An eager `reduce` with `axis=None` of distributed values that have a batch dimension is Keras's symbolic
+    build (nothing else in `fit` or `evaluate` makes one; the per-step reductions run inside a `tf.function`, with
+    `axis=0`): it gets this worker's own values, not a mean.
+
     Args:
         cluster_resolver, communication_options: as for `tf.distribute.MultiWorkerMirroredStrategy`.
     """
 
     def reduce(self, reduce_op, value, axis):
+        leaves = tf.nest.flatten(value)
+        if (
+            axis is None
+            and not tf.inside_function()
+            and all(isinstance(leaf, tf.distribute.DistributedValues) for leaf in leaves)
+            and any(self.experimental_local_results(leaf)[0].shape.rank for leaf in leaves)
+        ):
+            # Keras's symbolic build, eagerly, on the first batch: it reads the shapes and dtypes alone. An
+            # all-reduce would need the same shapes on every worker, and a validation set smaller than one global
+            # batch splits unevenly ("Shape mismatch in the collective instance ...: [16,24,1] ... [15,24,1]").
+            return tf.nest.map_structure(lambda leaf: self.experimental_local_results(leaf)[0], value)
+
         def reduce_one(one):
             local = self.experimental_local_results(one)[0]
             if not (local.dtype.is_floating or local.dtype.is_integer or local.dtype.is_bool):
-                # Only the symbolic build reduces a batch, and it reads the shapes and dtypes alone; a string
-                # or other tensor has no mean, and every worker holds one of the same shape.
+                # A string or other tensor has no mean.
                 return local
             return super(KerasMultiWorkerMirroredStrategy, self).reduce(
                 reduce_op, one, None if local.shape.rank == 0 else axis
@@ -74,28 +90,56 @@ def reporting_lost_workers(strategy):
         ) from None
 
 
-def local_copy(model, task, config, steps_per_epoch):
-    """A copy of a model trained by several workers, built and compiled outside their strategy, with its weights.
+def steps_per_execution(requested):
+    """The `steps_per_execution` to compile with under the current strategy: `requested`, or 1 in a multi-worker
+    run.
+
+    With several steps per execution, Keras 3.15 calls its one-step `tf.function` inside a `tf.cond` inside the
+    `tf.while_loop` of the outer one. Under `MultiWorkerMirroredStrategy` every all-reduce of that step takes its
+    collective instance key as a call-time value (`capture_call_time_value`, which TensorFlow notes does not
+    propagate to an outer function), and inside the loop's `cond` nothing feeds it: the first step fails with
+    "You must feed a value for placeholder tensor '...while/cond/Placeholder_N' with dtype int32". Static
+    instance keys (`CollectiveReplicaLauncher._prefer_unique_instance_key = False`) would avoid it but break as
+    soon as one worker retraces the step and another does not (a shorter last shard). One step per execution
+    costs a Python call per step, small beside the step's cross-worker all-reduce.
+
+    Call it where the model is compiled, inside `strategy.scope()`.
+    """
+    return 1 if in_multi_worker_mode(tf.distribute.get_strategy()) else requested
+
+
+def local_copy(model, task=None, config=None, steps_per_epoch=None):
+    """A copy of a model trained by several workers, built outside their strategy, with its weights.
 
     After `fit` the other workers leave, and every `evaluate` or `predict` of the trained model would wait on a
     collective with them; the chief evaluates, reports, saves and exports this copy instead.
 
     Args:
         model: the trained model (its variables mirrored across the workers).
-        task: the run's `Task` (it compiles the copy as it compiled the model).
+        task: the run's `Task`, to compile the copy as it compiled the model; None leaves the copy uncompiled
+            (a side model, which the task's `compile` of the trained model's copy compiles).
         config: the resolved recipe.
         steps_per_epoch: as given to `task.compile`.
 
     Returns:
-        A compiled `keras.Model` with the same weights, on this worker's devices.
+        A `keras.Model` with the same weights, on this worker's devices.
     """
     # Called outside `strategy.scope()`: the copy's variables are plain ones of TensorFlow's default strategy.
     # The `.keras` round trip every registered model is tested for, in memory: config, then built from its
     # build config.
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(model))
-    task.compile(copy, config, steps_per_epoch)
+    if task is not None:
+        task.compile(copy, config, steps_per_epoch)
     copy.set_weights(model.get_weights())
     return copy
+
+
+def local_copies(model, task, config, steps_per_epoch):
+    """`local_copy` of the trained model and of the task's side models (`Task.side_models`), which replace the
+    task's own; returns the trained model's copy."""
+    for name, side in task.side_models().items():
+        setattr(task, name, local_copy(side))
+    return local_copy(model, task, config, steps_per_epoch)
 
 
 def synchronize_batch_norm(model):

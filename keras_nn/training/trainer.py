@@ -21,7 +21,7 @@ from keras_nn.files import atomic_write_text, save_model
 from keras_nn.training.callbacks import run_backup, standard_callbacks, tidy_history
 from keras_nn.training.distributed import (
     in_multi_worker_mode,
-    local_copy,
+    local_copies,
     reporting_lost_workers,
     synchronize_batch_norm,
 )
@@ -106,8 +106,8 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
             shutil.rmtree(writes.root, ignore_errors=True)
             return TrainResult({}, model, bundle, task)
         if in_multi_worker_mode(strategy):
-            # The other workers are gone: evaluate, report, save and export a copy that needs none of them.
-            model = local_copy(model, task, config, steps_per_epoch)
+            # The other workers are gone: evaluate, report, save and export copies that need none of them.
+            model = local_copies(model, task, config, steps_per_epoch)
 
         tidy_history(run.history)
         metrics = evaluate_model(task, model, bundle, config)

@@ -14,6 +14,7 @@ from keras_nn.config.export_plan import ModelExport
 from keras_nn.config.schema import validate_section
 from keras_nn.data import load_dataset
 from keras_nn.errors import ConfigError, UnknownDatasetError
+from keras_nn.training.distributed import steps_per_execution
 from keras_nn.training.optimizers import build_optimizer
 
 
@@ -114,8 +115,15 @@ class Task:
             metrics=metrics,
             weighted_metrics=weighted_metrics,
             jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=training["steps_per_execution"],
+            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
         )
+
+    def side_models(self):
+        """The models besides the trained one that `build_model` builds and `compile` compiles with it (a
+        comparison model, an inline pretraining), by attribute name; `fit` trains them under the run's strategy.
+        After a multi-worker `fit` the chief swaps each for a copy of its own (`keras_nn.training.distributed`)
+        before `compile` is called again for the trained model's copy."""
+        return {}
 
     def reject_label_smoothing(self, config):
         """Raises `ConfigError` when the recipe asks for label smoothing, which this task's loss lacks."""

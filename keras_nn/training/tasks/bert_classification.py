@@ -207,6 +207,9 @@ class BertClassificationTask(Task):
             steps = max(-(-self.pretraining_data.num_examples["train"] // pretraining["data"]["batch_size"]), 1)
             self.pretraining_task.compile(self.masked_lm, pretraining, steps)
 
+    def side_models(self):
+        return {name: getattr(self, name) for name in ("scratch", "masked_lm") if getattr(self, name) is not None}
+
     # ------------------------------------------------------------------------------------------------- fit
 
     def fit(self, model, bundle, config, callbacks, verbose):

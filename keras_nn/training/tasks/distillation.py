@@ -25,6 +25,7 @@ from keras_nn.errors import ConfigError, MissingPathError, ModelFileError, Shape
 from keras_nn.losses import DistillationLoss
 from keras_nn.losses.distillation import DISTILLATION_MODES
 from keras_nn.models import Distiller, VisionTransformer, get_model_entry, list_models
+from keras_nn.training.distributed import steps_per_execution
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.viz import grad_cam
 
@@ -91,7 +92,7 @@ class DistillationTask(ImageClassificationTask):
         self.distiller.compile(
             optimizer=model.optimizer,
             jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=training["steps_per_execution"],
+            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
         )
 
     def fit(self, model, bundle, config, callbacks, verbose):
