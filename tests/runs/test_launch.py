@@ -15,6 +15,7 @@ import pytest
 
 from keras_nn.cli import main
 from keras_nn.runs.launch import worker_tf_configs
+from keras_nn.training import read_backup_state
 
 
 def test_worker_tf_configs_name_every_worker_on_distinct_free_ports():
@@ -66,7 +67,7 @@ def test_killed_worker_stops_the_run_and_resume_completes_it(tmp_path):
     output = tmp_path / "run"
     command = [
         sys.executable, "-m", "keras_nn.cli", "train", "digits_cnn", "--workers", "2", "--output", str(output),
-        "--epochs", "2",
+        "--epochs", "3",
         *[f"--set={item}" for item in (
             "export.formats=[]", "data.batch_size=64", "data.shuffle_buffer=1", "data.validation_fraction=0.2",
             "data.test_fraction=0.75", "model.filters=[8, 16]", "model.dense_units=16",
@@ -77,10 +78,17 @@ def test_killed_worker_stops_the_run_and_resume_completes_it(tmp_path):
     lines = []
     for line in launcher.stdout:  # the chief's output is the launcher's
         lines.append(line)
-        if line.startswith("Epoch 2/2"):
+        if line.startswith("Epoch 2/3"):  # printed after the chief's epoch-1 backup is on disk
             break
     else:
         pytest.fail("".join(lines[-40:]))
+    # Worker 1 backs up its epoch 1 a moment later: killed before that, it would resume an epoch behind the chief
+    # (each worker restores its own backup; nothing makes them agree yet).
+    backup = output / ".worker-1" / "checkpoints" / "backup"
+    deadline = time.monotonic() + 60
+    while (state := read_backup_state(backup)) is None or len(state["history"]) < 1:
+        assert time.monotonic() < deadline, "worker 1 wrote no epoch backup in 60 s"
+        time.sleep(0.02)
     other = next(pid for pid in _children(launcher.pid) if _worker_index(pid) == 1)
     os.kill(other, signal.SIGKILL)
     killed = time.monotonic()
@@ -94,6 +102,6 @@ def test_killed_worker_stops_the_run_and_resume_completes_it(tmp_path):
     resumed = subprocess.run([*command, "--resume"], env=environment, capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stdout[-3000:] + resumed.stderr[-3000:]
     with open(output / "history.csv") as handle:
-        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [0, 1]
+        assert [int(row["epoch"]) for row in csv.DictReader(handle)] == [0, 1, 2]
     assert (output / "model.keras").is_file() and not list(output.glob(".worker-*"))
     assert json.loads((output / "metrics.json").read_text())["strategy"] == "MultiWorkerMirroredStrategy"
