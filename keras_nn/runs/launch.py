@@ -93,7 +93,9 @@ def launch_workers(train_arguments, count, poll_seconds=0.2):
     try:
         for index, tf_config in enumerate(configs):
             environment = {**os.environ, "TF_CONFIG": tf_config}
-            command = [sys.executable, "-m", "keras_nn.cli", *train_arguments]
+            # -P: the current folder is not put on sys.path, so a keras_nn source tree there (a checkout with the
+            # package installed from it) cannot stand in for the installed package.
+            command = [sys.executable, "-P", "-m", "keras_nn.cli", *train_arguments]
             if index == 0:
                 processes.append(subprocess.Popen(command, env=environment))
                 tails.append(None)

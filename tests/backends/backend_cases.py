@@ -359,6 +359,10 @@ def transformer_layers():
                 x, (2, 6, 16), train=False)
     check_layer(layers.TransformerDecoderBlock, {"num_heads": 2, "intermediate_dim": 32, "cross_attention": False},
                 x, (2, 6, 16), train=False)
+    # BERT's and GPT-2's activation: the tanh form of GELU, by hand.
+    expected = 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+    np.testing.assert_allclose(ops.convert_to_numpy(layers.gelu_approximate(ops.convert_to_tensor(x))), expected,
+                               rtol=1e-5, atol=1e-6)
 
 
 @case

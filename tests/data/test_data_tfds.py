@@ -1,6 +1,8 @@
 """tfds: sources, offline: tfds.testing.mock_data for catalog builders, and a tiny real builder prepared
 into tmp_path for split slicing."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -15,6 +17,9 @@ class KerasNnTinyDigits(tfds.core.GeneratorBasedBuilder):
     """40 images of 6x5x1 in three classes; only a train split, so validation and test are carved."""
 
     VERSION = tfds.core.Version("1.0.0")
+    # TFDS reads a builder's metadata files from its module's top-level package, found by name: this module's is
+    # `tests`, which other installed distributions also ship (tf2onnx's site-packages/tests). Point it here.
+    pkg_dir_path = Path(__file__).parent
 
     def _info(self):
         return self.dataset_info_from_configs(

@@ -48,6 +48,7 @@ EXPORTED_NAMES = {
     "make_padding_mask",
     "masked_softmax",
     "merge_masks",
+    "gelu_approximate",
     "resample_position_embedding",
     "stacked_rnn",
     "box_iou",

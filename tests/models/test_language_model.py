@@ -4,13 +4,13 @@ weights, the shared checks, and streaming one token at a time in Keras, TFLite a
 import keras
 import numpy as np
 import pytest
+from testing_utils import run_model_test
 
 import keras_nn
 from keras_nn.errors import ConfigError
 from keras_nn.export import streaming_model, to_streaming_onnx, to_streaming_tflite, verify
 from keras_nn.export.streaming import run_streaming
 from keras_nn.models import RecurrentLanguageModel
-from tests.testing_utils import run_model_test
 
 VOCAB, STEPS = 13, 6
 TINY = dict(vocab_size=VOCAB, embedding_dim=8, units=8, num_layers=2)

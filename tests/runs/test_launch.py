@@ -66,7 +66,7 @@ def _worker_index(pid):
 def test_killed_worker_stops_the_run_and_resume_completes_it(tmp_path):
     output = tmp_path / "run"
     command = [
-        sys.executable, "-m", "keras_nn.cli", "train", "digits_cnn", "--workers", "2", "--output", str(output),
+        sys.executable, "-P", "-m", "keras_nn.cli", "train", "digits_cnn", "--workers", "2", "--output", str(output),
         "--epochs", "3",
         *[f"--set={item}" for item in (
             "export.formats=[]", "data.batch_size=64", "data.shuffle_buffer=1", "data.validation_fraction=0.2",

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 from keras import ops
+from testing_utils import run_layer_test
 
 from keras_nn.errors import ConfigError, ShapeError
 from keras_nn.layers import YoloDecoder, YoloHead
-from tests.testing_utils import run_layer_test
 
 ANCHORS = [[0.1, 0.2], [0.5, 0.4]]
 

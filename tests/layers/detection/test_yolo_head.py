@@ -1,8 +1,8 @@
 import numpy as np
 from keras import ops
+from testing_utils import run_layer_test
 
 from keras_nn.layers import YoloHead
-from tests.testing_utils import run_layer_test
 
 
 def test_activations_follow_the_grid_layout():

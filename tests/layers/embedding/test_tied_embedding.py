@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from testing_utils import run_model_test
 
 from keras_nn.layers import TiedEmbedding
-from tests.testing_utils import run_model_test
 
 VOCAB, WIDTH = 11, 4
 IDS = np.array([[1, 5, 10, 0], [3, 3, 7, 2]], dtype="int32")
