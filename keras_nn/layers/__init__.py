@@ -1,6 +1,6 @@
 """Reusable layers, a file per layer: rnn/ (cells, recurrent layers, Bidirectional), conv/ (convolutional
 blocks), attention/ (masks, dot-product, multi-head, Bahdanau, Luong), transformer/ (encoder and decoder
-blocks), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
+blocks, the tanh-approximate GELU of BERT and GPT-2), position/ (position encodings), vision/ (patches and tokens of a Vision Transformer), regularization/
 (stochastic depth), embedding/ (the tied input/output token embedding), energy/ (the restricted Boltzmann machine), detection/ (YOLO head, grid decoder, non-maximum suppression, box utilities). Import them from here: `keras_nn.layers.LSTM`."""
 
 from keras_nn.layers.attention.bahdanau import BahdanauAttention as BahdanauAttention
