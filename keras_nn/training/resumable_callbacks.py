@@ -25,7 +25,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_nn.files import atomic_write_text
+from keras_nn.files import atomic_write_bytes, atomic_write_text
 from keras_nn.training.preemption import Preempted, stop_requested
 
 logger = logging.getLogger(__name__)
@@ -148,7 +148,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             self.checkpoint.best = _number(saved["checkpoint"]["best"])
         if self.best_copy and self.best_weights_path is not None:
             # A best checkpoint written after the backup belongs to an epoch the resumed run trains again.
-            atomic_copy(self.folder / self.best_copy, self.best_weights_path)
+            atomic_write_bytes(self.best_weights_path, (self.folder / self.best_copy).read_bytes())
         if self.early_stopping is not None and "early_stopping" in saved:
             carried = saved["early_stopping"]
             stopping = self.early_stopping
@@ -218,7 +218,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         self.model.save_weights(self.folder / weights)
         if self.best_weights_path is not None and self._best_changed(epoch, step):
             self.best_copy = f"best-{self._saves}.weights.h5"
-            atomic_copy(self.best_weights_path, self.folder / self.best_copy)
+            atomic_write_bytes(self.folder / self.best_copy, self.best_weights_path.read_bytes())
         state = {
             "epoch": epoch,
             "step": step,
@@ -259,14 +259,6 @@ class RunBackup(keras.callbacks.BackupAndRestore):
                 "has_best_weights": stopping.best_weights is not None,
             }
         return states
-
-
-def atomic_copy(source, target):
-    """Copies `source` to `target` through a file beside the target and a rename."""
-    target = Path(target)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_bytes(Path(source).read_bytes())
-    os.replace(temporary, target)
 
 
 def _plain(value):
