@@ -1,9 +1,6 @@
 """The callbacks every run gets: best checkpoint, history CSV, TensorBoard, early stopping when the recipe asks
 for it, and the backup for `--resume` (`keras_nn.training.resumable_callbacks.RunBackup`)."""
 
-import csv
-import os
-
 import keras
 
 from keras_nn.training.resumable_callbacks import RunBackup, restore_history
@@ -57,25 +54,3 @@ def standard_callbacks(run, training_config, resume=False):
 def run_backup(callbacks):
     """The `RunBackup` among `callbacks` (None without one)."""
     return next((callback for callback in callbacks if isinstance(callback, RunBackup)), None)
-
-
-def tidy_history(path):
-    """Keeps one row per epoch (the last written) in a history CSV appended to across a resume.
-
-    An interruption between the CSV row and the next backup makes the resumed run redo that epoch and
-    write its row again.
-    """
-    if not os.path.exists(path):
-        return
-    with open(path, newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    if not rows:
-        return
-    by_epoch = {int(row["epoch"]): row for row in rows}
-    fieldnames = list(rows[-1].keys())
-    temporary = f"{path}.tmp"
-    with open(temporary, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fieldnames)
-        writer.writeheader()
-        writer.writerows(by_epoch[epoch] for epoch in sorted(by_epoch))
-    os.replace(temporary, path)

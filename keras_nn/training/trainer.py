@@ -18,7 +18,7 @@ import keras
 
 from keras_nn.config.recipe import dump_recipe
 from keras_nn.files import atomic_write_text, save_model
-from keras_nn.training.callbacks import run_backup, standard_callbacks, tidy_history
+from keras_nn.training.callbacks import run_backup, standard_callbacks
 from keras_nn.training.distributed import (
     in_multi_worker_mode,
     local_copies,
@@ -109,7 +109,6 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
             # The other workers are gone: evaluate, report, save and export copies that need none of them.
             model = local_copies(model, task, config, steps_per_epoch)
 
-        tidy_history(run.history)
         metrics = evaluate_model(task, model, bundle, config)
         metrics.update(task.report(model, bundle, config, run, metrics))
         metrics.update(
