@@ -38,17 +38,27 @@ RESUMABLE_CHANGES = (("training", "epochs"), ("training", "backup_every_steps"))
 
 
 def finished_run_metrics(run, config):
-    """The metrics of a finished run that `config` does not extend, or None when there is training left to do.
+    """The metrics of a finished run that `config` does not extend, with why it is complete; None when there is
+    training left to do.
 
     A run is finished once its metrics.json is written. `--resume` extends it when `training.epochs` grew past
     the epochs its backup holds and early stopping did not end it; otherwise the run is complete.
+
+    Returns:
+        None, or `(metrics, reason)`: the run's metrics.json and a phrase saying why nothing is left to do.
     """
     if not run.metrics.is_file():
         return None
     state = read_backup_state(run.backup)
-    if state is not None and not state["stopped_early"] and config["training"]["epochs"] > state["epoch"]:
+    if state is None:
+        reason = "it has no backup to extend from"
+    elif state["stopped_early"]:
+        reason = "early stopping ended it"
+    elif config["training"]["epochs"] > state["epoch"]:
         return None
-    return json.loads(run.metrics.read_text())
+    else:
+        reason = "raise training.epochs to extend it"
+    return json.loads(run.metrics.read_text()), reason
 
 
 def check_run_directory(run, config, resume):
@@ -108,18 +118,12 @@ def train_run(config, output_dir, resume=False, verbose="auto", callbacks=(), ex
     if resume:
         finished = finished_run_metrics(run, config)
         if finished is not None:
-            state = read_backup_state(run.backup)
-            if state is None:
-                how = "it has no backup to extend from"
-            elif state["stopped_early"]:
-                how = "early stopping ended it"
-            else:
-                how = "raise training.epochs to extend it"
+            metrics, reason = finished
             logger.info(
                 "run %s is complete (%s epoch(s)); nothing was changed (%s)",
-                run.root, finished.get("epochs_trained", "?"), how,
+                run.root, metrics.get("epochs_trained", "?"), reason,
             )
-            return RunResult(run.root, finished, None, None, None, complete=True)
+            return RunResult(run.root, metrics, None, None, None, complete=True)
         if run.metrics.is_file():
             logger.info("extending the finished run %s to %d epochs", run.root, config["training"]["epochs"])
     result = train(config, run, resume=resume, verbose=verbose, callbacks=callbacks)
