@@ -13,7 +13,6 @@ replica, so they are checked for agreement between the workers, not against one 
 import csv
 import json
 import os
-import socket
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from keras_nn.runs.launch import worker_tf_configs
 from keras_nn.training import read_backup_state
 
 pytestmark = pytest.mark.slow
@@ -89,16 +89,6 @@ DRIVER = textwrap.dedent(
 )
 
 
-def _free_ports(count):
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("localhost", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def _environment(**extra):
     return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONUNBUFFERED": "1", **extra}
 
@@ -145,10 +135,8 @@ def runs(tmp_path_factory):
     """The two-worker pair, and beside it one process with two logical CPUs training the single-device reference
     (TensorFlow's default strategy, on the first CPU device) and then the two-device mirrored run."""
     root = tmp_path_factory.mktemp("distributed")
-    cluster = {"worker": [f"localhost:{port}" for port in _free_ports(2)]}
     started = {"local": _start(root, RECIPES, ["one_device", "mirrored"], LOGICAL_CPUS="2")}
-    for index in range(2):
-        tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
+    for index, tf_config in enumerate(worker_tf_configs(2)):
         started[f"worker{index}"] = _start(
             root, {**RECIPES, **OWN_TRAIN_STEP}, ["multi_worker"], TF_CONFIG=tf_config, DUMP_NAME=f"worker{index}"
         )
