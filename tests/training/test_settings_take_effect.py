@@ -65,6 +65,16 @@ def test_xla_reaches_the_compiled_model():
     assert model.jit_compile is True
 
 
+def test_xla_off_stays_off_where_keras_would_choose_it(monkeypatch):
+    # Keras's default jit_compile="auto" picks XLA on a machine with a GPU; stand in for one.
+    monkeypatch.setattr(keras.Model, "_resolve_auto_jit_compile", lambda self: True)
+    config = load_recipe("digits_cnn", [*SETTINGS, "training.xla=false", "training.mixed_precision=false"])
+    task = create_task(config["task"])
+    model = task.build_model(config, task.load_data(config))
+    task.compile(model, config, steps_per_epoch=10)
+    assert model.jit_compile is False
+
+
 def test_steps_per_execution_and_mixed_precision_reach_the_model(trained):
     model = trained.model
     assert model.steps_per_execution == 2

@@ -70,6 +70,19 @@ def uses_logits(model):
     return getattr(model, "classifier_activation", "softmax") is None
 
 
+
+def compile_options(training):
+    """The `model.compile` arguments the recipe's `training` section sets: `jit_compile` and `steps_per_execution`.
+
+    `training.xla` is passed as a plain bool. Keras's own default, `jit_compile="auto"`, turns XLA on for a model
+    that supports it on a machine with a GPU, so `xla: false` would have compiled with XLA there anyway.
+    """
+    return {
+        "jit_compile": bool(training["xla"]),
+        "steps_per_execution": steps_per_execution(training["steps_per_execution"]),
+    }
+
+
 class Task:
     """The parts of a run that depend on what the model predicts. Subclasses override what differs.
 
@@ -114,8 +127,7 @@ class Task:
             loss=loss,
             metrics=metrics,
             weighted_metrics=weighted_metrics,
-            jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
+            **compile_options(training),
         )
 
     def side_models(self):

@@ -25,7 +25,7 @@ from keras_nn.errors import ConfigError, MissingPathError, ModelFileError, Shape
 from keras_nn.losses import DistillationLoss
 from keras_nn.losses.distillation import DISTILLATION_MODES
 from keras_nn.models import Distiller, VisionTransformer, get_model_entry, list_models
-from keras_nn.training.distributed import steps_per_execution
+from keras_nn.training.tasks.base import compile_options
 from keras_nn.training.tasks.image_classification import ImageClassificationTask
 from keras_nn.viz import grad_cam
 
@@ -88,12 +88,7 @@ class DistillationTask(ImageClassificationTask):
         # The student is compiled for evaluation (cross-entropy and accuracy on the labels, as any classifier);
         # the Distiller trains it with the same optimizer, which the trainer builds and --resume restores.
         super().compile(model, config, steps_per_epoch)
-        training = config["training"]
-        self.distiller.compile(
-            optimizer=model.optimizer,
-            jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
-        )
+        self.distiller.compile(optimizer=model.optimizer, **compile_options(config["training"]))
 
     def fit(self, model, bundle, config, callbacks, verbose):
         return super().fit(self.distiller, bundle, config, callbacks, verbose)

@@ -26,9 +26,8 @@ from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
 from keras_nn.metrics import classifier_score, frechet_distance
 from keras_nn.models import DCGAN, create_model
-from keras_nn.training.distributed import steps_per_execution
 from keras_nn.training.optimizers import build_optimizer
-from keras_nn.training.tasks.base import Task, model_arguments
+from keras_nn.training.tasks.base import Task, compile_options, model_arguments
 from keras_nn.viz import markdown_table, plot_image_grid, read_history
 from keras_nn.viz.gan_samples import plot_discriminator_balance, plot_sample_progress, write_sample_gif
 
@@ -94,8 +93,7 @@ class GANTask(Task):
         model.compile(
             generator_optimizer=build_optimizer(config, steps_per_epoch),
             discriminator_optimizer=build_optimizer(config, steps_per_epoch),
-            jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
+            **compile_options(training),
         )
 
     def fit_data(self, dataset, config, bundle):

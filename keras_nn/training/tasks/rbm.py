@@ -21,9 +21,8 @@ from keras_nn.errors import ConfigError
 from keras_nn.files import atomic_write_text
 from keras_nn.metrics import squared_error_per_example
 from keras_nn.models import RestrictedBoltzmannMachine, create_model
-from keras_nn.training.distributed import steps_per_execution
 from keras_nn.training.optimizers import build_optimizer
-from keras_nn.training.tasks.base import model_arguments
+from keras_nn.training.tasks.base import compile_options, model_arguments
 from keras_nn.training.tasks.energy import EnergyTask
 from keras_nn.viz import markdown_table
 from keras_nn.viz.filters import plot_filters
@@ -86,8 +85,7 @@ class RBMTask(EnergyTask):
         training = config["training"]
         model.compile(
             optimizer=build_optimizer(config, steps_per_epoch),
-            jit_compile=True if training["xla"] else "auto",
-            steps_per_execution=steps_per_execution(training["steps_per_execution"]),
+            **compile_options(training),
         )
 
     def evaluate(self, model, bundle, config):
