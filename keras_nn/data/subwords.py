@@ -19,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -67,6 +68,7 @@ class SubwordTokenizer:
         character_coverage=1.0,
         split_digits=True,
         user_defined_symbols=(),
+        setting="vocab_size",
     ):
         """Trains a SentencePiece model on `texts`.
 
@@ -78,12 +80,14 @@ class SubwordTokenizer:
             split_digits: one piece per digit, so numbers are copied digit by digit.
             user_defined_symbols: pieces kept whole wherever they occur in a text (e.g. `("[MASK]",)`); they
                 take the ids right after the four special ones (4, 5, ...), in the order given.
+            setting: the name of the recipe setting `vocab_size` came from, for the error message.
 
         Returns:
             A `SubwordTokenizer`.
 
         Raises:
-            ConfigError: an unknown model type or a vocabulary smaller than the special pieces.
+            ConfigError: an unknown model type, a vocabulary smaller than the special pieces, or one smaller than
+                the characters `character_coverage` must keep.
             DataError: no text to train on.
         """
         import sentencepiece
@@ -103,27 +107,39 @@ class SubwordTokenizer:
         if not texts:
             raise DataError("no training text to learn subwords from; the training split is empty")
         model = io.BytesIO()
-        sentencepiece.SentencePieceTrainer.train(
-            sentence_iterator=iter(texts),
-            model_writer=model,
-            vocab_size=vocab_size,
-            model_type=model_type,
-            character_coverage=character_coverage,
-            split_digits=split_digits,
-            # A small corpus supports fewer pieces than asked; take what it has instead of failing.
-            hard_vocab_limit=False,
-            pad_id=PAD,
-            unk_id=UNK,
-            bos_id=START,
-            eos_id=END,
-            pad_piece="<pad>",
-            unk_piece="<unk>",
-            bos_piece="<s>",
-            eos_piece="</s>",
-            user_defined_symbols=symbols,
-            num_threads=1,  # one thread: the same text gives the same model on every machine
-            minloglevel=2,
-        )
+        try:
+            sentencepiece.SentencePieceTrainer.train(
+                sentence_iterator=iter(texts),
+                model_writer=model,
+                vocab_size=vocab_size,
+                model_type=model_type,
+                character_coverage=character_coverage,
+                split_digits=split_digits,
+                # A small corpus supports fewer pieces than asked; take what it has instead of failing.
+                hard_vocab_limit=False,
+                pad_id=PAD,
+                unk_id=UNK,
+                bos_id=START,
+                eos_id=END,
+                pad_piece="<pad>",
+                unk_piece="<unk>",
+                bos_piece="<s>",
+                eos_piece="</s>",
+                user_defined_symbols=symbols,
+                num_threads=1,  # one thread: the same text gives the same model on every machine
+                minloglevel=2,
+            )
+        except RuntimeError as error:
+            # SentencePiece keeps every character of the text (character_coverage=1.0) as a piece, so a
+            # vocabulary smaller than the distinct characters (hundreds of Hangul syllables) cannot be built;
+            # its message is "Vocabulary size is smaller than required_chars. 100 vs 712. ...".
+            needed = re.search(r"required_chars\. \d+ vs (\d+)", str(error))
+            if not needed:
+                raise
+            raise ConfigError(
+                f"{setting}={vocab_size} is smaller than the {needed.group(1)} pieces the training text needs (each "
+                f"distinct character is one, plus the special pieces); set {setting} to at least {needed.group(1)}"
+            ) from None
         return cls(model.getvalue())
 
     @classmethod
@@ -197,7 +213,8 @@ def train_tokenizers(pairs, vocab_size=1000, target_vocab_size=None, model_type=
         return tokenizer, tokenizer
     return (
         SubwordTokenizer.train(sources, vocab_size, model_type),
-        SubwordTokenizer.train(targets, target_vocab_size or vocab_size, model_type),
+        SubwordTokenizer.train(targets, target_vocab_size or vocab_size, model_type,
+                               setting="target_vocab_size" if target_vocab_size else "vocab_size"),
     )
 
 

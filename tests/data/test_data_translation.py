@@ -116,6 +116,15 @@ def test_tokenizer_files_round_trip_and_training_is_deterministic(tokenizer, tmp
         SubwordTokenizer.train(["", " "])
 
 
+def test_a_vocabulary_smaller_than_the_characters_names_the_size_that_works():
+    # Every distinct character is a piece (character_coverage=1.0): 20 Hangul syllables and a space need 20 + 1
+    # pieces plus the 4 special ones; SentencePiece's own error is a multi-line RuntimeError.
+    texts = ["가나다라마 바사아자차 카타파하거 너더러머버"] * 20
+    with pytest.raises(ConfigError, match=r"target_vocab_size=12 is smaller than the 25 pieces .* at least 25"):
+        SubwordTokenizer.train(texts, vocab_size=12, setting="target_vocab_size")
+    assert SubwordTokenizer.train(texts, vocab_size=25).size == 25
+
+
 # ------------------------------------------------------------------------------------ TSV and TFDS
 
 
