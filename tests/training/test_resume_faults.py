@@ -9,6 +9,7 @@ import os
 import signal
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import keras
@@ -34,10 +35,11 @@ from keras_nn.training.resumable_callbacks import (
 DRIVER = Path(__file__).with_name("kill_driver.py")
 
 
-def _backup(folder):
-    """A `RunBackup` of a one-weight model whose weight is the number of the backup it writes next."""
+def _backup(folder, best_weights=None):
+    """A `RunBackup` of a one-weight model; `_save` sets its weight to 10 * epoch + step first."""
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1, use_bias=False)])
-    backup = RunBackup(folder)
+    checkpoint = types.SimpleNamespace(best=None) if best_weights else None
+    backup = RunBackup(folder, best_weights=best_weights, checkpoint=checkpoint)
     backup.set_model(model)
     backup.on_train_begin()
     return backup
@@ -45,6 +47,9 @@ def _backup(folder):
 
 def _save(backup, epoch, step=0):
     backup.model.set_weights([np.full((1, 1), 10 * epoch + step, "float32")])
+    if backup.checkpoint is not None:  # as if every epoch were the best so far
+        backup.checkpoint.best = 1.0 / epoch
+        backup.best_weights_path.write_bytes(f"best of epoch {epoch}".encode())
     backup.history_rows = [{"epoch": index, "loss": float(index)} for index in range(epoch)]
     backup._save(epoch, step)
 
@@ -91,17 +96,24 @@ def test_a_kill_between_the_writes_of_a_backup_leaves_the_two_before_it(tmp_path
 
 
 def test_rolling_back_restores_the_previous_backup_whole(tmp_path):
-    backup = _backup(tmp_path)
+    folder, best = tmp_path / "backup", tmp_path / "best.weights.h5"
+    backup = _backup(folder, best)
     for epoch in (1, 2, 3):
         _save(backup, epoch)
-    roll_back_backup(tmp_path, (3, 0))  # already the latest: nothing changes
-    assert backup_positions(tmp_path) == [(3, 0), (2, 0)]
-    roll_back_backup(tmp_path, (2, 0))
-    assert backup_positions(tmp_path) == [(2, 0)]  # the backup before it is gone: no fresh start either
-    assert _restored_weight(tmp_path) == (20.0, [0, 1])  # its weights and its history rows
-    assert sorted(path.name for path in tmp_path.iterdir()) == ["state.json", "weights-2.weights.h5"]
+    roll_back_backup(folder, (3, 0))  # already the latest: nothing changes
+    assert backup_positions(folder) == [(3, 0), (2, 0)]
+    roll_back_backup(folder, (2, 0))
+    assert backup_positions(folder) == [(2, 0)]  # the backup before it is gone: no fresh start either
+    assert sorted(path.name for path in folder.iterdir()) == [
+        "best-2.weights.h5", "state.json", "weights-2.weights.h5"
+    ]
+    resumed = _backup(folder, best)
+    # Its weights, history rows, best checkpoint and the checkpoint's best value, not the dropped backup's.
+    assert float(resumed.model.get_weights()[0][0, 0]) == 20.0
+    assert [row["epoch"] for row in resumed.history_rows] == [0, 1]
+    assert best.read_bytes() == b"best of epoch 2" and resumed.checkpoint.best == 0.5
     with pytest.raises(OutputDirError, match=r"holds no backup at epoch 1 step 0 \(it has epoch 2 step 0\)"):
-        roll_back_backup(tmp_path, (1, 0))
+        roll_back_backup(folder, (1, 0))
     other = tmp_path / "first"
     _save(_backup(other), 1)
     roll_back_backup(other, START)  # its first backup: back to a fresh start
