@@ -73,6 +73,11 @@ def cmd_list(args):
 def _recipe_from_args(args):
     from keras_nn.runs import load_recipe
 
+    return load_recipe(args.recipe, _overrides(args))
+
+
+def _overrides(args):
+    """The `--set` overrides a command's flags make, in the order they apply."""
     overrides = list(args.set or [])
     if args.data:
         overrides.append(f"data.source={args.data}")
@@ -84,7 +89,7 @@ def _recipe_from_args(args):
         overrides.append("training.mixed_precision=true")
     if args.xla:
         overrides.append("training.xla=true")
-    return load_recipe(args.recipe, overrides)
+    return overrides
 
 
 def _print_metrics(run_dir, metrics):
@@ -110,20 +115,29 @@ def _worker_arguments(args, output):
     return arguments + (["--resume"] if args.resume else [])
 
 
+def _default_output(args, config):
+    return args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
+
+
+def _launch_workers(args):
+    """`train --workers N`: checks the recipe's sections and starts the workers, without importing TensorFlow
+    (each worker imports it; here it would only delay them by seconds). The workers check the task options."""
+    from keras_nn.config.recipe import apply_overrides, read_recipe_file, validate
+    from keras_nn.runs.launch import check_worker_count, launch_workers
+
+    check_worker_count(args.workers, args.strategy)
+    config = validate(apply_overrides(read_recipe_file(args.recipe), _overrides(args)))
+    check_worker_count(args.workers, config["training"]["strategy"])
+    return launch_workers(_worker_arguments(args, _default_output(args, config)), args.workers)
+
+
 def cmd_train(args):
     if args.workers is not None:
-        from keras_nn.runs.launch import check_worker_count
-
-        check_worker_count(args.workers, args.strategy)
+        return _launch_workers(args)
     from keras_nn.runs import run_ablation, run_comparison, train_run
 
     config = _recipe_from_args(args)
-    output = args.output or os.path.join("runs", f"{config['name'] or Path(args.recipe).stem}-{_timestamp()}")
-    if args.workers is not None:
-        from keras_nn.runs.launch import launch_workers
-
-        check_worker_count(args.workers, config["training"]["strategy"])
-        return launch_workers(_worker_arguments(args, output), args.workers)
+    output = _default_output(args, config)
     if config["ablation"] != "none" or config["comparison"]:
         experiment = run_comparison if config["comparison"] else run_ablation
         summary = experiment(config, output, resume=args.resume)

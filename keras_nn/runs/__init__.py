@@ -9,20 +9,36 @@
   recipes, variants or seeds, compared.
 
 Arrows point down: `keras_nn.cli -> keras_nn.runs -> {keras_nn.training, keras_nn.export}`.
+
+The public names load on first use (PEP 562): `keras-nn train --workers N` imports `keras_nn.runs.launch` to start
+its workers without importing TensorFlow, which every worker imports again.
 """
 
-from keras_nn.runs.comparison import run_comparison
-from keras_nn.runs.detect import detect_source
-from keras_nn.runs.evaluate import evaluate_run
-from keras_nn.runs.experiments import run_ablation
-from keras_nn.runs.export import export_run, export_trained_run
-from keras_nn.runs.generate import generate_images, generate_text
-from keras_nn.runs.load import load_model_file, load_run, open_run
-from keras_nn.runs.predict import load_array, predict_array, predict_texts
-from keras_nn.runs.quickstart import run_quickstart
-from keras_nn.runs.recipes import load_recipe, resolve_recipe
-from keras_nn.runs.run_directory import RunDirectory
-from keras_nn.runs.train import RunResult, train_run
+import importlib
+
+# Each public name and the module of this package that defines it.
+_MODULES = {
+    "RunDirectory": "run_directory",
+    "RunResult": "train",
+    "detect_source": "detect",
+    "evaluate_run": "evaluate",
+    "export_run": "export",
+    "export_trained_run": "export",
+    "generate_images": "generate",
+    "generate_text": "generate",
+    "load_array": "predict",
+    "load_model_file": "load",
+    "load_recipe": "recipes",
+    "load_run": "load",
+    "open_run": "load",
+    "predict_array": "predict",
+    "predict_texts": "predict",
+    "resolve_recipe": "recipes",
+    "run_ablation": "experiments",
+    "run_comparison": "comparison",
+    "run_quickstart": "quickstart",
+    "train_run": "train",
+}
 
 __all__ = [
     "RunDirectory",
@@ -46,3 +62,15 @@ __all__ = [
     "run_quickstart",
     "train_run",
 ]
+
+
+def __getattr__(name):
+    if name not in _MODULES:
+        raise AttributeError(f"module 'keras_nn.runs' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"keras_nn.runs.{_MODULES[name]}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted({*globals(), *__all__})

@@ -5,7 +5,10 @@ Each worker is `python -m keras_nn.cli train ...` with the same arguments and a 
 localhost (ports picked free by the system). Worker 0 is the chief: its output is this command's output, and it
 writes the run directory. The others' output is kept in memory (the last lines of each) and shown only when that
 worker fails. When a worker fails, the others are stopped, since every step waits on all of them, and the command
-exits non-zero; `--resume` with the same arguments continues from the last backup on every worker.
+exits non-zero; `--resume` with the same arguments continues every worker from the last backup they all have
+(`keras_nn.training.resumable_callbacks.agree_on_backup`).
+
+This module imports no TensorFlow (nor does `keras_nn.runs`, whose names load on first use): the workers import it.
 """
 
 import collections

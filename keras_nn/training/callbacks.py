@@ -3,10 +3,10 @@ for it, and the backup for `--resume` (`keras_nn.training.resumable_callbacks.Ru
 
 import keras
 
-from keras_nn.training.resumable_callbacks import RunBackup, restore_history
+from keras_nn.training.resumable_callbacks import RunBackup, agree_on_backup, restore_history
 
 
-def standard_callbacks(run, training_config, resume=False):
+def standard_callbacks(run, training_config, resume=False, strategy=None):
     """Builds the run's callbacks, writing only inside the run directory.
 
     Args:
@@ -14,6 +14,8 @@ def standard_callbacks(run, training_config, resume=False):
         training_config: the recipe's resolved `training` section (`backup_every_steps`,
             `early_stopping_patience`).
         resume: continue the run: `history.csv` is first cut back to the epochs its backup holds.
+        strategy: the run's strategy; with several workers, resuming first makes them agree on one backup
+            (`keras_nn.training.resumable_callbacks.agree_on_backup`, a collective).
 
     Returns:
         A list of Keras callbacks. The backup (`RunBackup`) comes last, so that at an epoch's end it records what
@@ -21,6 +23,7 @@ def standard_callbacks(run, training_config, resume=False):
         `keras_nn.training.resumable_callbacks` for why history.csv and the backup always agree.
     """
     if resume:
+        agree_on_backup(run.backup, strategy)
         restore_history(run.history, run.backup)
     checkpoint = keras.callbacks.ModelCheckpoint(
         str(run.best_weights),

@@ -72,6 +72,22 @@ def in_multi_worker_mode(strategy):
     return len(cluster.get("worker", [])) + len(cluster.get("chief", [])) > 1
 
 
+def gather_from_workers(strategy, values):
+    """Every worker's `values` (a list of ints, the same length on each), one list per worker in task order: a
+    collective that every worker of `strategy` must call at the same point. Alone it is `[values]`.
+
+    A gather, not an all-reduce: `MultiWorkerMirroredStrategy`'s all-reduce sums or averages, and the callers want
+    each worker's own values (a minimum, and each worker's values in an error message).
+    """
+    if not in_multi_worker_mode(strategy):
+        return [list(values)]
+    row = tf.constant([[strategy.cluster_resolver.task_id, *values]], tf.int64)
+    per_replica = strategy.experimental_distribute_values_from_function(lambda context: row)
+    # One row per replica: a worker with several devices sends its row once per device.
+    rows = {int(gathered[0]): [int(value) for value in gathered[1:]] for gathered in strategy.gather(per_replica, 0).numpy()}
+    return [rows[task] for task in sorted(rows)]
+
+
 @contextlib.contextmanager
 def reporting_lost_workers(strategy):
     """Turns the collective errors a multi-worker step raises when another worker is gone (its heartbeats stop:

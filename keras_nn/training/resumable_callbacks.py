@@ -7,6 +7,11 @@ first under a new name, then `state.json` is replaced in one rename, then files 
 anywhere leaves the old backup or the new one, never a mix (Keras 3.15's `BackupAndRestore` overwrites its weights
 file in place and writes its metadata after it, so a kill between the two resumes the wrong epoch).
 
+`state.json` holds two backups: the latest at its top level and the one before it under `"previous"` (whose files
+stay until a third backup replaces it). The workers of a multi-worker run train in lockstep but back up one by one,
+so a worker killed at a backup can be one backup behind the others; on `--resume` they agree on the earliest latest
+backup among them (`agree_on_backup`) and each one that is ahead rolls back to its previous one.
+
 The history rows of the completed epochs live inside `state.json`; on resume `history.csv` is rewritten from them
 (`restore_history`) before the CSV logger opens it. A row written after the last backup is dropped with the epoch
 it belongs to, which the resumed run trains again; so no epoch is lost or written twice whatever the moment of the
@@ -25,16 +30,21 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_nn.errors import OutputDirError
 from keras_nn.files import atomic_write_bytes, atomic_write_text
+from keras_nn.training.distributed import gather_from_workers, in_multi_worker_mode, reporting_lost_workers
 from keras_nn.training.preemption import Preempted, stop_requested
 
 logger = logging.getLogger(__name__)
 
 STATE = "state.json"
+#: The position (epoch, step) of a run with no backup: its start.
+START = (0, 0)
 
 
 def read_backup_state(backup_dir):
-    """The backup's state (a dict), or None when there is no complete backup in `backup_dir`."""
+    """The latest backup's state (a dict; `state["previous"]` is the backup before it, or None), or None when
+    there is no complete backup in `backup_dir`."""
     path = Path(backup_dir) / STATE
     if not path.is_file():
         return None
@@ -45,6 +55,102 @@ def read_backup_state(backup_dir):
     if not (Path(backup_dir) / state.get("weights", "")).is_file():
         return None
     return state
+
+
+def backup_position(state):
+    """Where a backup's state resumes: `(epoch, step)`; `START` for None (no backup)."""
+    return START if state is None else (int(state["epoch"]), int(state["step"]))
+
+
+def backup_positions(backup_dir):
+    """The positions a worker can resume from: `[latest, previous]`, latest first.
+
+    The previous one is the backup before the latest, or `START` when the latest is the run's first backup (a
+    fresh start trains it again); a folder with no backup has `[START]`.
+    """
+    state = read_backup_state(backup_dir)
+    if state is None:
+        return [START]
+    previous = state.get("previous")
+    if previous is not None and not (Path(backup_dir) / previous.get("weights", "")).is_file():
+        previous = None
+    if previous is None and state.get("saves", 1) > 1:
+        return [backup_position(state)]  # a backup before this one existed: its start is gone
+    return [backup_position(state), backup_position(previous)]
+
+
+def roll_back_backup(backup_dir, position):
+    """Makes the backup at `position` the latest one in `backup_dir` (the later one is dropped); `START` removes
+    the backup. Written like a backup: `state.json` in one rename, then the files it no longer names removed.
+
+    Raises:
+        OutputDirError: no backup there is at `position`.
+    """
+    folder = Path(backup_dir)
+    state = read_backup_state(folder)
+    if backup_position(state) == tuple(position):
+        return
+    if tuple(position) not in backup_positions(folder):
+        raise OutputDirError(
+            f"--resume: {str(folder)!r} holds no backup at epoch {position[0]} step {position[1]} (it has "
+            f"{_positions_text(backup_positions(folder))}); start the run again in another --output directory"
+        )
+    previous = state.get("previous")
+    if previous is None:
+        (folder / STATE).unlink()
+    else:
+        atomic_write_text(folder / STATE, json.dumps({**previous, "previous": None}, indent=1))
+    _remove_unreferenced(folder, previous)
+    logger.info(
+        "rolled the backup in %s back from epoch %d step %d to epoch %d step %d, where every worker has one",
+        folder, *backup_position(state), *position,
+    )
+
+
+def agree_on_backup(backup_dir, strategy):
+    """Under a multi-worker strategy, makes every worker resume from the same backup: the earliest latest backup
+    among the workers, which each one ahead of it has as its previous backup. A collective: every worker calls it
+    at the same point. Alone (any other strategy) it does nothing.
+
+    Raises:
+        OutputDirError: a worker has no backup at that position (on every worker, with each one's positions).
+    """
+    if not in_multi_worker_mode(strategy):
+        return
+    own = backup_positions(backup_dir)
+    # Each worker's [latest epoch, step, previous epoch, step] (-1 where it has no previous).
+    row = [*own[0], *(own[1] if len(own) > 1 else (-1, -1))]
+    with reporting_lost_workers(strategy):
+        rows = gather_from_workers(strategy, row)
+    positions = [[tuple(values[:2])] + ([tuple(values[2:])] if values[2] >= 0 else []) for values in rows]
+    roll_back_backup(backup_dir, choose_resume_position(positions))
+
+
+def choose_resume_position(positions):
+    """The position every worker resumes from, given each worker's `backup_positions`: the earliest latest one.
+
+    Raises:
+        OutputDirError: a worker has no backup at that position.
+    """
+    chosen = min(worker[0] for worker in positions)
+    if all(chosen in worker for worker in positions):
+        return chosen
+    have = "; ".join(f"worker {index} has {_positions_text(worker)}" for index, worker in enumerate(positions))
+    raise OutputDirError(
+        f"--resume: the workers' backups do not meet at epoch {chosen[0]} step {chosen[1]} ({have}); start the run "
+        "again in another --output directory"
+    )
+
+
+def _positions_text(positions):
+    return " and ".join(f"epoch {epoch} step {step}" for epoch, step in positions)
+
+
+def _remove_unreferenced(folder, *states):
+    keep = {STATE} | {name for state in states if state for name in (state["weights"], state.get("best_weights"))}
+    for path in folder.iterdir():
+        if path.name not in keep:
+            path.unlink(missing_ok=True)
 
 
 def restore_history(history_path, backup_dir):
@@ -117,6 +223,7 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         self._saves = 0
         self._best_copied = None
         self._skipped_through = 0
+        self._latest = None  # the state of the last backup: the next one keeps it as its previous
 
     # ----------------------------------------------------------------------------------------------- restore
 
@@ -124,7 +231,9 @@ class RunBackup(keras.callbacks.BackupAndRestore):
         self.started = time.perf_counter()
         state = read_backup_state(self.folder)
         if state is None:
+            self._latest = None
             return
+        self._latest = {key: value for key, value in state.items() if key != "previous"}
         self.model.load_weights(self.folder / state["weights"])
         self.model._initial_epoch = state["epoch"]
         self.epoch, self.step = state["epoch"], state["step"]
@@ -230,11 +339,9 @@ class RunBackup(keras.callbacks.BackupAndRestore):
             "saves": self._saves,
             "callbacks": self._callback_states(),
         }
-        atomic_write_text(self.folder / STATE, json.dumps(state, indent=1))
-        keep = {STATE, weights, self.best_copy}
-        for path in self.folder.iterdir():
-            if path.name not in keep:
-                path.unlink(missing_ok=True)
+        atomic_write_text(self.folder / STATE, json.dumps({**state, "previous": self._latest}, indent=1))
+        _remove_unreferenced(self.folder, state, self._latest)
+        self._latest = state
 
     def _best_changed(self, epoch, step):
         """True at the end of an epoch where the best checkpoint was just written (its best value moved)."""

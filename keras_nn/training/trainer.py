@@ -93,7 +93,7 @@ def train(config, run, resume=False, verbose="auto", callbacks=()):
         # Said once the data and the model are checked: a bad input stays one line.
         logger.info("training with %s over %d replica(s)", strategy_label(strategy), strategy.num_replicas_in_sync)
         started = time.perf_counter()
-        run_callbacks = standard_callbacks(writes, training, resume)
+        run_callbacks = standard_callbacks(writes, training, resume, strategy)
         with reporting_lost_workers(strategy), handle_sigterm():
             history = task.fit(model, bundle, config, callbacks=[*run_callbacks, *callbacks], verbose=verbose)
         train_seconds = time.perf_counter() - started
