@@ -217,11 +217,14 @@ def test_weights_for_another_head_load_into_the_backbone(tmp_path):
 
 @pytest.mark.slow
 def test_the_image_classification_recipe_reaches_its_target(tmp_path):
-    result = train(load_recipe("image_classification"), tmp_path / "run", verbose=0)
+    # The recipe for 15 of its 30 epochs (its cosine schedule fitted to 15): 1.0, 0.9944 and 0.9944 with seeds 0, 1
+    # and 2 when measured (0, 2 and 2 of 360 wrong; the whole recipe: 0.9944), against the 0.985 asked here (at most
+    # 5 wrong): a margin of three images or more. 12 epochs left seed 2 at 0.9889, one image from the floor.
+    result = train(load_recipe("image_classification", ["training.epochs=15"]), tmp_path / "run", verbose=0)
     for name in REPORT_FILES:
         assert (result.run_dir / name).is_file(), name
-    # Recomputed from the saved model with scikit-learn: 0.9944 on main (2 of 360 wrong); the recipe asks
-    # for 0.98, and 0.985 allows two more mistakes on another CPU. Training time is the bench's business.
+    # Recomputed from the saved model with scikit-learn: the recipe asks for 0.98, and 0.985 allows three more
+    # mistakes than the worst seed above on another CPU. Training time is the bench's business.
     x, y = result.data.as_numpy("test")
     predicted = np.asarray(load_model_file(RunDirectory(result.run_dir).model).predict(x, verbose=0)).argmax(-1)
     assert accuracy_score(y, predicted) >= 0.985
