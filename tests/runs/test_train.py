@@ -2,6 +2,7 @@
 
 import csv
 import json
+import shutil
 from pathlib import Path
 
 import keras
@@ -47,9 +48,16 @@ class RecordEpochs(keras.callbacks.Callback):
         self.seen.append(epoch)
 
 
-def test_run_directory_holds_everything_promised(tmp_path):
-    result = train(load_recipe("digits_cnn", FAST), tmp_path / "run", verbose=0)
-    run = tmp_path / "run"
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory):
+    """`(run directory, TrainResult)` of FAST trained to the end: the tests below read it and never change it (the
+    one that extends it works on a copy)."""
+    run = tmp_path_factory.mktemp("finished") / "run"
+    return run, train(load_recipe("digits_cnn", FAST), run, verbose=0)
+
+
+def test_run_directory_holds_everything_promised(finished_run):
+    run, result = finished_run
     for name in ("config.yaml", "model.keras", "history.csv", "metrics.json", "curves.png"):
         assert (run / name).is_file(), name
     assert (run / "checkpoints" / "best.weights.h5").is_file()
@@ -95,9 +103,8 @@ def test_resume_continues_from_the_last_backup(tmp_path):
     assert result.metrics["epochs_trained"] == 4, "metrics.json counts the whole run, the epochs before the resume included"
 
 
-def test_resume_refuses_a_different_recipe(tmp_path):
-    run = tmp_path / "run"
-    train(load_recipe("digits_cnn", FAST), run, verbose=0)
+def test_resume_refuses_a_different_recipe(finished_run, tmp_path):
+    run, _ = finished_run
     with pytest.raises(ConfigError, match="differs .* at optimizer.learning_rate"):
         train(load_recipe("digits_cnn", [*FAST, "optimizer.learning_rate=0.1"]), run, resume=True, verbose=0)
     with pytest.raises(OutputDirError, match="no config.yaml"):
@@ -177,14 +184,8 @@ def validation_loss(model, result):
     return float(keras.losses.SparseCategoricalCrossentropy()(y, model.predict(x, verbose=0)))
 
 
-@pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    run = tmp_path_factory.mktemp("finished") / "run"
-    train(load_recipe("digits_cnn", [*FAST[:2], "training.epochs=2", "export.formats=[]"]), run, verbose=0)
-    return run
-
-
 def test_resume_of_a_finished_run_changes_nothing(finished_run, capsys):
+    finished_run, _ = finished_run
     before = snapshot(finished_run)
     arguments = ["train", "digits_cnn", "--output", str(finished_run), "--resume"]
     for override in FAST:
@@ -199,7 +200,8 @@ def test_resume_of_a_finished_run_changes_nothing(finished_run, capsys):
     assert snapshot(finished_run) == before
 
 
-def test_resume_with_more_epochs_extends_a_finished_run(finished_run):
+def test_resume_with_more_epochs_extends_a_finished_run(finished_run, tmp_path):
+    finished_run = Path(shutil.copytree(finished_run[0], tmp_path / "run"))  # the shared run stays as it was
     before = json.loads((finished_run / "metrics.json").read_text())
     recorder = RecordEpochs()
     config = load_recipe("digits_cnn", [*FAST[:2], "training.epochs=3", "export.formats=[]"])

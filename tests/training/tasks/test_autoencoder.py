@@ -8,8 +8,9 @@ import pytest
 from sklearn.decomposition import PCA
 
 from keras_nn.errors import ConfigError, DataError
-from keras_nn.runs import load_recipe
+from keras_nn.runs import RunDirectory, export_trained_run, load_recipe, open_run
 from keras_nn.runs import train_run as train
+from keras_nn.training import create_task
 
 QUICK = [
     "model.hidden_units=[16,8]", "training.epochs=2", "task_options.pretrain.epochs=1", "task_options.map_examples=50",
@@ -43,10 +44,12 @@ def test_squared_errors_are_recomputed(run):
     assert metrics["pretrained"] is True and [layer["hidden"] for layer in metrics["pretraining"]] == [16, 8, 2]
 
 
-@pytest.mark.slow  # a run of its own with TFLite and ONNX conversion
-def test_encoder_is_exported_with_parity(tmp_path):
-    root = tmp_path / "run"
-    result = train(recipe("export.formats=[tflite,onnx]", "export.verify_samples=50", "training.epochs=1"), root, verbose=0)
+@pytest.mark.slow  # TFLite and ONNX conversion of the module's run (the training-time export path is the same call)
+def test_encoder_is_exported_with_parity(run):
+    result, root = run
+    config = open_run(root)[1]
+    config["export"]["verify_samples"] = 50
+    export_trained_run(RunDirectory(root), create_task("autoencoder"), result.model, result.data, config, formats=["tflite", "onnx"])
     parity = json.loads((root / "export" / "parity.json").read_text())
     assert sorted(entry["format"] for entry in parity) == ["onnx", "tflite-float32"]
     for entry in parity:

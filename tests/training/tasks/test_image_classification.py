@@ -125,8 +125,8 @@ FINE_TUNE = [
     "optimizer.learning_rate=0.003",
     "task_options.fine_tune.freeze_backbone_epochs=1",
     "task_options.fine_tune.fine_tune_learning_rate=0.0005",
-    "task_options.report.grad_cam=1",
-    "task_options.report.misclassified=4",
+    "task_options.report.grad_cam=0",  # the report's images are test_end_to_end_run_writes_every_report_file's
+    "task_options.report.misclassified=0",
 ]
 
 
@@ -175,7 +175,7 @@ class InterruptAfter(keras.callbacks.Callback):
 def test_resume_at_the_end_of_the_frozen_phase_goes_on_fine_tuning(tmp_path):
     config = load_recipe(
         "image_classification",
-        [*FINE_TUNE, "training.epochs=2", "task_options.report.grad_cam=0", "task_options.report.misclassified=0"],
+        [*FINE_TUNE, "training.epochs=2"],
     )
     run = tmp_path / "run"
     with pytest.raises(Interrupt):
@@ -217,11 +217,14 @@ def test_weights_for_another_head_load_into_the_backbone(tmp_path):
 
 @pytest.mark.slow
 def test_the_image_classification_recipe_reaches_its_target(tmp_path):
-    result = train(load_recipe("image_classification"), tmp_path / "run", verbose=0)
+    # The recipe for 15 of its 30 epochs (its cosine schedule fitted to 15): 1.0, 0.9944 and 0.9944 with seeds 0, 1
+    # and 2 when measured (0, 2 and 2 of 360 wrong; the whole recipe: 0.9944), against the 0.985 asked here (at most
+    # 5 wrong): a margin of three images or more. 12 epochs left seed 2 at 0.9889, one image from the floor.
+    result = train(load_recipe("image_classification", ["training.epochs=15"]), tmp_path / "run", verbose=0)
     for name in REPORT_FILES:
         assert (result.run_dir / name).is_file(), name
-    # Recomputed from the saved model with scikit-learn: 0.9944 on main (2 of 360 wrong); the recipe asks
-    # for 0.98, and 0.985 allows two more mistakes on another CPU. Training time is the bench's business.
+    # Recomputed from the saved model with scikit-learn: the recipe asks for 0.98, and 0.985 allows three more
+    # mistakes than the worst seed above on another CPU. Training time is the bench's business.
     x, y = result.data.as_numpy("test")
     predicted = np.asarray(load_model_file(RunDirectory(result.run_dir).model).predict(x, verbose=0)).argmax(-1)
     assert accuracy_score(y, predicted) >= 0.985
