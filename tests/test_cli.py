@@ -166,6 +166,16 @@ def test_a_bad_vision_transformer_exits_2_and_writes_nothing(capsys, tmp_path, s
     assert not output.exists()
 
 
+def test_a_subword_vocabulary_too_small_for_the_text_exits_2_and_writes_nothing(capsys, tmp_path):
+    # The generated Korean has more distinct characters than 20 pieces; SentencePiece's own error is a RuntimeError.
+    output = tmp_path / "translator"
+    code, _, err = run_cli(capsys, "train", "translator", "--set", "task_options.train_size=200", "--set",
+                           "task_options.vocab_size=20", "--output", str(output))
+    assert code == 2
+    assert_one_line_error(err, "vocab_size=20 is smaller than the", "set vocab_size to at least")
+    assert not output.exists()
+
+
 def test_bad_usage_exits_2(capsys):
     with pytest.raises(SystemExit) as exit_info:
         main(["train"])
