@@ -11,6 +11,7 @@ Nothing here imports TensorFlow: the runner refuses it on the other backends, as
 """
 
 import copy
+import os
 
 import keras
 import numpy as np
@@ -255,16 +256,55 @@ def rbm():
     assert np.isfinite(history.history["loss"]).all() and after < before, (before, after)
 
 
+DCGAN_TINY = dict(input_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0)
+DCGAN_REAL = np.random.default_rng(2).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+DCGAN_NOISE = np.random.default_rng(1).standard_normal((8, 8)).astype("float32")
+
+
+def dcgan_step(weights=None, run_eagerly=False):
+    """One DCGAN training step (SGD(0.5) for both networks) on fixed real images and a fixed latent batch, from
+    `weights` (the model's own initialization if None): `(model, initial weights, logs)`. From the same weights,
+    every backend's step must give TensorFlow's update (tests/backends/test_other_backends.py compares them)."""
+    gan = keras_nn.create_model("dcgan", **DCGAN_TINY)
+    if weights is not None:
+        gan.set_weights(weights)
+    initial = gan.get_weights()
+    gan.compile(generator_optimizer=keras.optimizers.SGD(0.5), discriminator_optimizer=keras.optimizers.SGD(0.5),
+                run_eagerly=run_eagerly)
+    # The step's latent draw, fixed: the backends' random streams differ.
+    gan.latent_batch = lambda batch_size: (ops.convert_to_tensor(DCGAN_NOISE), None)
+    return gan, initial, gan.train_on_batch(DCGAN_REAL, return_dict=True)
+
+
 @case
 def dcgan():
-    # The GAN's two-optimizer train_step is TensorFlow's (tf.GradientTape); its networks run anywhere.
+    # The GAN's train_step on this backend's autodiff (keras_nn/models/dcgan_{jax,torch}.py), compiled as Keras
+    # compiles by default here; it trains both networks, which get the forward, config and `.keras` checks.
     noise = RNG.normal(size=(4, 8)).astype("float32")
     check(lambda: keras_nn.models.DCGANGenerator(image_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0),
-          noise, (4, 16, 16, 1))
-    model = keras_nn.create_model("dcgan", input_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0)
-    assert model.generate(3, seed=1).shape == (3, 16, 16, 1)
+          noise, (4, 16, 16, 1), train=False)
     check(lambda: keras_nn.models.DCGANDiscriminator(input_shape=(16, 16, 1), base_filters=8), images((4, 16, 16, 1)),
-          (4, 1), train=False)  # its loss is the GAN's (the train_step above is TensorFlow's)
+          (4, 1), train=False)
+    gan, initial, logs = dcgan_step()
+    assert gan.generate(3, seed=1).shape == (3, 16, 16, 1)
+    assert np.isfinite([float(value) for value in logs.values()]).all(), logs
+    # Every weight of both networks moved (SGD: each has a gradient; batch norm's moving statistics advanced).
+    unchanged = [weight.path for weight, before in zip(gan.weights, initial, strict=True)
+                 if np.array_equal(ops.convert_to_numpy(weight), before)]
+    assert not unchanged, unchanged
+    output = os.environ.get("BACKEND_CHECKS_OUTPUT")
+    if output:
+        np.savez(os.path.join(output, f"dcgan_step_{keras.backend.backend()}.npz"), *initial, *gan.get_weights(),
+                 [float(logs["d_loss"]), float(logs["g_loss"])])
+    # Discriminator-only steps on the same real and fake batches lower the discriminator's loss.
+    gan.generator_optimizer.learning_rate.assign(0.0)
+    gan.discriminator_optimizer.learning_rate.assign(0.05)
+    losses = []
+    for _ in range(5):
+        gan.reset_metrics()
+        losses.append(float(gan.train_on_batch(DCGAN_REAL, return_dict=True)["d_loss"]))
+    assert losses[-1] < losses[0], losses
+    assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == 6
 
 
 @case
