@@ -364,8 +364,9 @@ def simclr():
 
 @case
 def conv_layers():
+    # ConvBNAct trains in ResNet's stem and inside BottleneckBlock and InceptionBlock here.
     check_layer(layers.ConvBNAct, {"filters": 6, "kernel_size": 3, "dilation_rate": 2, "activation": "relu6"},
-                images((4, 8, 8, 3)), (4, 8, 8, 6))
+                images((4, 8, 8, 3)), (4, 8, 8, 6), train=False)
     check_layer(layers.ResidualBlock, {"filters": 8, "strides": 2, "shortcut": "zero_pad"},
                 images((4, 8, 8, 4)), (4, 4, 4, 8), train=False)
     check_layer(layers.BottleneckBlock, {"filters": 4, "strides": 2, "stride_on": "3x3"},
