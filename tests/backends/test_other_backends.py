@@ -60,7 +60,7 @@ TORCH_KNOWN_FAILURES = set()
 
 
 # XLA compiles each case's programs and, on JAX, every operation of an eager call on its own: compile time is the
-# jobs' time. LLVM's lowest optimization level (the tiny ResNet's step: 5.3 -> 3.3 CPU s) and XLA's CPU loop
+# job's time. LLVM's lowest optimization level (the tiny ResNet's step: 5.3 -> 3.3 CPU s) and XLA's CPU loop
 # emitters instead of its fusion emitters (20 random initializers of new shapes: 3.9 -> 1.8 CPU s) compile the
 # same graphs faster; speed is not what these checks measure.
 FAST_COMPILE_XLA_FLAGS = "--xla_backend_optimization_level=0 --xla_cpu_use_fusion_emitters=false"
@@ -120,7 +120,7 @@ def test_data_parallel_on_two_jax_devices():
     pytest.importorskip("jax")
     proc = subprocess.run(
         [sys.executable, str(ROOT / "bench" / "jax_data_parallel.py"), "--epochs", "2", "--cpu-devices", "2"],
-        env={**os.environ, "XLA_FLAGS": FAST_COMPILE_XLA_FLAGS}, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "XLA_FLAGS": ""}, capture_output=True, text=True, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     result = json.loads(proc.stdout.strip().splitlines()[-1])
