@@ -16,6 +16,16 @@ class FunctionalModel(keras.Model):
     The functional graph is what export needs: a static inference graph with named inputs.
     """
 
+    def __setattr__(self, name, value):
+        # On PyTorch a Keras layer is a torch.nn.Module, which refuses a sublayer set as an attribute before
+        # Module.__init__ (inside super().__init__ here); models that keep layers as attributes for their own
+        # methods (GPT's cached decoding) set them before, while building the graph. The functional graph tracks
+        # every such layer, so the early attribute can skip the tracking (keras-hub's Backbone does the same);
+        # TensorFlow and JAX keep Keras' tracking, as before.
+        if keras.backend.backend() == "torch" and "_modules" not in self.__dict__:
+            return object.__setattr__(self, name, value)
+        return super().__setattr__(name, value)
+
     def _init_arguments(self, arguments):
         self._config = {
             key: (list(value) if isinstance(value, tuple) else value)

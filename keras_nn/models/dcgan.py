@@ -1,12 +1,15 @@
 """DCGAN: a convolutional generator and discriminator trained against each other in `train_step`."""
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
 
 from keras_nn.errors import ConfigError, ShapeError
-from keras_nn.models.base import FunctionalModel, check_positive_int, model_from_arguments, replicas_in_sync
+from keras_nn.models.base import FunctionalModel, check_positive_int, model_from_arguments
 from keras_nn.models.registry import register_model
+from keras_nn.models.stateless_step import run_stateless
 
 # The DCGAN paper's initialization: every weight N(0, 0.02), batch-norm scales N(1, 0.02).
 WEIGHT_STDDEV = 0.02
@@ -257,8 +260,9 @@ class DCGAN(keras.Model):
     scored < 0, before the discriminator's update), and `loss` = `g_loss` (what callbacks monitor). `evaluate`
     logs the same in inference mode without updating anything.
 
-    The TensorFlow backend trains it (with `tf.GradientTape`, in a strategy's replicas); `call`, `generate` and
-    the networks run on any backend.
+    It trains on every Keras backend, each with its own autodiff: `tf.GradientTape` on TensorFlow (in a
+    strategy's replicas), `jax.grad` over the networks' `stateless_call` on JAX, `torch` autograd on PyTorch
+    (`dcgan_tensorflow.py`, `dcgan_jax.py`, `dcgan_torch.py`).
 
     Args:
         input_shape: `(height, width, channels)` of the images; each side `4 * 2**k` (8, 16, 32, 64, ...).
@@ -435,7 +439,56 @@ class DCGAN(keras.Model):
 
     # -------------------------------------------------------------------------------------------- training
 
-    def _unpack(self, data):
+    def train_step(self, *args):
+        # Each backend's autodiff in its own file; JAX calls train_step(state, data) and wants the new state back,
+        # so its step runs in a StatelessScope holding that state (run_stateless, as the RBM's).
+        backend = keras.backend.backend()
+        if backend == "jax":
+            from keras_nn.models.dcgan_jax import jax_train_step
+
+            return run_stateless(self, functools.partial(jax_train_step, self), *args)
+        if backend == "torch":
+            from keras_nn.models.dcgan_torch import torch_train_step
+
+            return torch_train_step(self, *args)
+        from keras_nn.models.dcgan_tensorflow import tensorflow_train_step
+
+        return tensorflow_train_step(self, *args)
+
+    def test_step(self, *args):
+        if len(args) == 2:
+            return run_stateless(self, self._test_step, *args)
+        return self._test_step(*args)
+
+    def _test_step(self, data):
+        images, labels = self.unpack_batch(data)
+        noise, fake_labels = self.latent_batch(ops.shape(images)[0])
+        fakes = self.generator(self.with_labels(noise, fake_labels), training=False)
+        real_logits = self.discriminator(self.with_labels(images, labels), training=False)
+        fake_logits = self.discriminator(self.with_labels(fakes, fake_labels), training=False)
+        d_loss = self.discriminator_loss(real_logits, fake_logits)
+        return self.update_trackers(d_loss, self.generator_loss(fake_logits), real_logits, fake_logits)
+
+    @property
+    def non_trainable_variables(self):
+        variables = super().non_trainable_variables
+        if keras.backend.backend() != "jax" or getattr(self, "discriminator_optimizer", None) is None:
+            return variables
+        # JAX's fit passes each stateless step the model's variables and `model.optimizer`'s (the generator's,
+        # unwrapped) and keeps what it gets back: the discriminator's optimizer and the loss scales travel as
+        # non-trainable state, or each step would start from their values before fit.
+        carried = {id(variable) for variable in variables + list(self.optimizer.variables)}
+        return variables + [
+            variable
+            for optimizer in (self.generator_optimizer, self.discriminator_optimizer)
+            for variable in optimizer.variables
+            if id(variable) not in carried
+        ]
+
+    # ------------------------------------------------------------------------------------ step pieces
+
+    def unpack_batch(self, data):
+        """`(images float32, labels int32 (batch,) or None)` of a batch `fit` or `evaluate` gives."""
         images, labels, _ = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(images, (list, tuple)) and len(images) == 2 and labels is None:
             images, labels = images
@@ -449,24 +502,14 @@ class DCGAN(keras.Model):
             return images, None
         return images, ops.cast(ops.reshape(labels, (-1,)), "int32")
 
-    def _latent(self, batch_size):
-        """A fresh latent batch and (conditional) uniform random labels, different on every replica."""
-        seed = self.noise_seed.next()
+    def latent_batch(self, batch_size):
+        """A fresh latent batch `(batch_size, latent_dim)` and (conditional) uniform random labels, from the
+        model's seed generator (different on every replica under a `tf.distribute` strategy)."""
         if keras.backend.backend() == "tensorflow":
-            import tensorflow as tf
+            from keras_nn.models.dcgan_tensorflow import tensorflow_latent_batch
 
-            # The seed state is mirrored: without the replica's id every replica would draw the same batch.
-            context = tf.distribute.get_replica_context()
-            replica = 0 if context is None else context.replica_id_in_sync_group
-            seed = tf.random.experimental.stateless_fold_in(tf.cast(seed, "int64"), replica)
-            noise = tf.random.stateless_normal((batch_size, self.latent_dim), seed=seed)
-            if self.num_classes is None:
-                return noise, None
-            label_seed = tf.random.experimental.stateless_fold_in(seed, 1)
-            labels = tf.random.stateless_uniform(
-                (batch_size,), seed=label_seed, minval=0, maxval=self.num_classes, dtype="int32"
-            )
-            return noise, labels
+            return tensorflow_latent_batch(self, batch_size)
+        seed = self.noise_seed.next()
         noise = keras.random.normal((batch_size, self.latent_dim), seed=seed)
         if self.num_classes is None:
             return noise, None
@@ -475,47 +518,12 @@ class DCGAN(keras.Model):
         )
         return noise, ops.minimum(labels, self.num_classes - 1)
 
-    def _with_labels(self, tensor, labels):
+    def with_labels(self, tensor, labels):
+        """A network's input: `tensor`, or `[tensor, labels]` for a conditional GAN."""
         return tensor if labels is None else [tensor, labels]
 
-    def train_step(self, data):
-        if keras.backend.backend() != "tensorflow":
-            raise ConfigError(
-                f"DCGAN trains on the TensorFlow backend only (this is {keras.backend.backend()!r}); "
-                "set KERAS_BACKEND=tensorflow"
-            )
-        import tensorflow as tf
-
-        images, labels = self._unpack(data)
-        noise, fake_labels = self._latent(ops.shape(images)[0])
-        replicas = float(replicas_in_sync())
-        generator, discriminator = self.generator, self.discriminator
-        with tf.GradientTape() as generator_tape:
-            fakes = generator(self._with_labels(noise, fake_labels), training=True)
-            with generator_tape.stop_recording(), tf.GradientTape() as discriminator_tape:
-                real_logits = discriminator(self._with_labels(images, labels), training=True)
-                fake_logits = discriminator(self._with_labels(tf.stop_gradient(fakes), fake_labels), training=True)
-                d_loss = self.discriminator_loss(real_logits, fake_logits)
-                # Each replica's mean, divided by the replicas: the optimizer sums the replicas' gradients.
-                scaled = self.discriminator_optimizer.scale_loss(d_loss / replicas)
-            variables = discriminator.trainable_variables
-            self.discriminator_optimizer.apply(discriminator_tape.gradient(scaled, variables), variables)
-            g_loss = self.generator_loss(discriminator(self._with_labels(fakes, fake_labels), training=True))
-            scaled = self.generator_optimizer.scale_loss(g_loss / replicas)
-        variables = generator.trainable_variables
-        self.generator_optimizer.apply(generator_tape.gradient(scaled, variables), variables)
-        return self._update_trackers(d_loss, g_loss, real_logits, fake_logits)
-
-    def test_step(self, data):
-        images, labels = self._unpack(data)
-        noise, fake_labels = self._latent(ops.shape(images)[0])
-        fakes = self.generator(self._with_labels(noise, fake_labels), training=False)
-        real_logits = self.discriminator(self._with_labels(images, labels), training=False)
-        fake_logits = self.discriminator(self._with_labels(fakes, fake_labels), training=False)
-        d_loss = self.discriminator_loss(real_logits, fake_logits)
-        return self._update_trackers(d_loss, self.generator_loss(fake_logits), real_logits, fake_logits)
-
-    def _update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
+    def update_trackers(self, d_loss, g_loss, real_logits, fake_logits):
+        """Updates the four trackers with a step's losses and logits; returns the logs (`loss` = `g_loss`)."""
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         self.d_real_accuracy_tracker.update_state(ops.cast(ops.greater(real_logits, 0.0), "float32"))

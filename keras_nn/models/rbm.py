@@ -15,6 +15,7 @@ from keras_nn.models.base import (
     replicas_in_sync,
 )
 from keras_nn.models.registry import register_model
+from keras_nn.models.stateless_step import run_stateless
 
 
 @keras.saving.register_keras_serializable(package="keras_nn")
@@ -234,33 +235,13 @@ class RestrictedBoltzmannMachine(FunctionalModel):
         # TensorFlow and PyTorch call train_step(data) and let it change the variables; JAX calls
         # train_step(state, data) and wants the new state back: the same step runs in a StatelessScope there.
         if len(args) == 2:
-            return self._stateless(self._train_step, *args)
+            return run_stateless(self, self._train_step, *args)
         return self._train_step(*args)
 
     def test_step(self, *args):
         if len(args) == 2:
-            return self._stateless(self._test_step, *args)
+            return run_stateless(self, self._test_step, *args)
         return self._test_step(*args)
-
-    def _stateless(self, step, state, data):
-        """Runs a stateful step on JAX's explicit state `(trainable, non-trainable[, optimizer], metrics)`;
-        returns `(logs, new state)` in the same layout."""
-        groups = [self.trainable_variables, self.non_trainable_variables]
-        if len(state) == 4:
-            groups.append(self.optimizer.variables)
-        groups.append(self.metrics_variables)
-        mapping = [
-            (variable, value)
-            for variables, values in zip(groups, state, strict=True)
-            for variable, value in zip(variables, values, strict=True)
-        ]
-        with keras.StatelessScope(state_mapping=mapping) as scope:
-            logs = step(data)
-        new_state = []
-        for variables, values in zip(groups, state, strict=True):
-            current = [scope.get_current_value(variable) for variable in variables]
-            new_state.append([value if new is None else new for new, value in zip(current, values, strict=True)])
-        return logs, tuple(new_state)
 
     def _train_step(self, data):
         visible = self._visible(data)

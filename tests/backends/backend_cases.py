@@ -4,18 +4,28 @@ runs them in a subprocess with KERAS_BACKEND=jax or torch).
 
 Each case runs the shared checks of tests/testing_utils.py (output shape, config and `.keras` round trip, a few
 training steps that lower the loss) or, for an inference-only layer or function, compares its outputs with the
-hand-computed values its own test uses. Mixed precision runs on one model per kind of network (a CNN, a
-Transformer, a recurrent model) to keep the subprocess short; the TensorFlow suite runs it everywhere.
+hand-computed values its own test uses. Every kind of network (CNN, Transformer, recurrent, GAN, energy) trains
+at least once in the backend's default compile; a layer that a model here trains, and a model too big to train
+cheaply (Inception-v1, MobileNetV2), gets the forward, config and `.keras` checks with its outputs from `predict`
+(one compiled program). Mixed precision runs on one model (BERT's masked LM: attention masks and softmax are
+what float16 breaks first) to keep the subprocess short; the TensorFlow suite runs it everywhere.
 
 Nothing here imports TensorFlow: the runner refuses it on the other backends, as on a machine without it.
 """
 
 import copy
+import os
+import tempfile
 
 import keras
 import numpy as np
 from keras import ops
-from testing_utils import check_mixed_precision, check_serialization, check_training_lowers_loss
+from testing_utils import (
+    assert_same_outputs,
+    check_mixed_precision,
+    check_serialization,
+    check_training_lowers_loss,
+)
 
 import keras_nn
 from keras_nn import layers
@@ -40,14 +50,37 @@ def check(build, inputs, expected_output_shape, targets=None, loss=None, mixed=F
     """`run_model_test`'s checks with one training check, compiled as Keras compiles by default on this backend
     (`jit_compile="auto"`: a jitted step on JAX, eager on PyTorch), which is what a user of the backend runs."""
     model = build()
-    outputs = model(inputs, training=False)
-    assert tuple(outputs.shape) == tuple(expected_output_shape), (tuple(outputs.shape), expected_output_shape)
-    check_serialization(model, inputs)
     if train:
+        # Eager calls, as the training check's own: their compiled operations serve it too.
+        outputs = model(inputs, training=False)
+        check_serialization(model, inputs)
         check_training_lowers_loss(build(), inputs, targets, loss, jit_compile="auto", learning_rate=learning_rate)
+    else:
+        outputs = check_serialization_predicted(model, inputs)
+    assert tuple(outputs.shape) == tuple(expected_output_shape), (tuple(outputs.shape), expected_output_shape)
     if mixed:
         check_mixed_precision(build, inputs, targets, loss, reference=model)
     return model
+
+
+def check_serialization_predicted(model, inputs):
+    """`check_serialization`'s checks (config round trip; a `.keras` save and reload gives the same class, config,
+    weights and outputs) with both models' outputs from `predict`, one compiled program each, where an eager call
+    on JAX compiles every operation on its own (Inception-v1's first call, LLVM -O0: 11 CPU s eager, 1.7 s jitted).
+    Returns the model's outputs."""
+    batch_size = len(keras.tree.flatten(inputs)[0])
+    reference = model.predict(inputs, batch_size=batch_size, verbose=0)
+    config = model.get_config()
+    assert model.__class__.from_config(copy.deepcopy(config)).get_config() == config
+    with tempfile.TemporaryDirectory() as directory:
+        path = os.path.join(directory, "model.keras")
+        model.save(path)
+        reloaded = keras.saving.load_model(path)
+    assert type(reloaded) is type(model), type(reloaded)
+    for saved, loaded in zip(model.get_weights(), reloaded.get_weights(), strict=True):
+        np.testing.assert_array_equal(loaded, saved)
+    assert_same_outputs(reference, reloaded.predict(inputs, batch_size=batch_size, verbose=0))
+    return reference
 
 
 def check_layer(layer_cls, init_kwargs, inputs, expected_output_shape, **kwargs):
@@ -68,7 +101,7 @@ def check_layer(layer_cls, init_kwargs, inputs, expected_output_shape, **kwargs)
 @case
 def simple_cnn():
     build = lambda: keras_nn.create_model("simple_cnn", num_classes=5, input_shape=(8, 8, 1), filters=(8, 16, 16))  # noqa: E731
-    check(build, images((4, 8, 8, 1)), (4, 5), mixed=True)
+    check(build, images((4, 8, 8, 1)), (4, 5))
 
 
 @case
@@ -191,7 +224,7 @@ def vision_transformer():
 def recurrent_classifier():
     check(lambda: keras_nn.create_model("lstm_classifier", vocab_size=12, sequence_length=5, embedding_dim=8, units=6,
                                         num_layers=2, bidirectional=True, num_classes=3),
-          RNG.integers(1, 12, (2, 5)).astype("int32"), (2, 3), mixed=True)
+          RNG.integers(1, 12, (2, 5)).astype("int32"), (2, 3))
 
 
 @case
@@ -255,16 +288,55 @@ def rbm():
     assert np.isfinite(history.history["loss"]).all() and after < before, (before, after)
 
 
+DCGAN_TINY = dict(input_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0)
+DCGAN_REAL = np.random.default_rng(2).uniform(-1, 1, (8, 16, 16, 1)).astype("float32")
+DCGAN_NOISE = np.random.default_rng(1).standard_normal((8, 8)).astype("float32")
+
+
+def dcgan_step(weights=None, run_eagerly=False):
+    """One DCGAN training step (SGD(0.5) for both networks) on fixed real images and a fixed latent batch, from
+    `weights` (the model's own initialization if None): `(model, initial weights, logs)`. From the same weights,
+    every backend's step must give TensorFlow's update (tests/backends/test_other_backends.py compares them)."""
+    gan = keras_nn.create_model("dcgan", **DCGAN_TINY)
+    if weights is not None:
+        gan.set_weights(weights)
+    initial = gan.get_weights()
+    gan.compile(generator_optimizer=keras.optimizers.SGD(0.5), discriminator_optimizer=keras.optimizers.SGD(0.5),
+                run_eagerly=run_eagerly)
+    # The step's latent draw, fixed: the backends' random streams differ.
+    gan.latent_batch = lambda batch_size: (ops.convert_to_tensor(DCGAN_NOISE), None)
+    return gan, initial, gan.train_on_batch(DCGAN_REAL, return_dict=True)
+
+
 @case
 def dcgan():
-    # The GAN's two-optimizer train_step is TensorFlow's (tf.GradientTape); its networks run anywhere.
+    # The GAN's train_step on this backend's autodiff (keras_nn/models/dcgan_{jax,torch}.py), compiled as Keras
+    # compiles by default here; it trains both networks, which get the forward, config and `.keras` checks.
     noise = RNG.normal(size=(4, 8)).astype("float32")
     check(lambda: keras_nn.models.DCGANGenerator(image_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0),
-          noise, (4, 16, 16, 1))
-    model = keras_nn.create_model("dcgan", input_shape=(16, 16, 1), latent_dim=8, base_filters=8, seed=0)
-    assert model.generate(3, seed=1).shape == (3, 16, 16, 1)
+          noise, (4, 16, 16, 1), train=False)
     check(lambda: keras_nn.models.DCGANDiscriminator(input_shape=(16, 16, 1), base_filters=8), images((4, 16, 16, 1)),
-          (4, 1), train=False)  # its loss is the GAN's (the train_step above is TensorFlow's)
+          (4, 1), train=False)
+    gan, initial, logs = dcgan_step()
+    assert gan.generate(3, seed=1).shape == (3, 16, 16, 1)
+    assert np.isfinite([float(value) for value in logs.values()]).all(), logs
+    # Every weight of both networks moved (SGD: each has a gradient; batch norm's moving statistics advanced).
+    unchanged = [weight.path for weight, before in zip(gan.weights, initial, strict=True)
+                 if np.array_equal(ops.convert_to_numpy(weight), before)]
+    assert not unchanged, unchanged
+    output = os.environ.get("BACKEND_CHECKS_OUTPUT")
+    if output:
+        np.savez(os.path.join(output, f"dcgan_step_{keras.backend.backend()}.npz"), *initial, *gan.get_weights(),
+                 [float(logs["d_loss"]), float(logs["g_loss"])])
+    # Discriminator-only steps on the same real and fake batches lower the discriminator's loss.
+    gan.generator_optimizer.learning_rate.assign(0.0)
+    gan.discriminator_optimizer.learning_rate.assign(0.05)
+    losses = []
+    for _ in range(5):
+        gan.reset_metrics()
+        losses.append(float(gan.train_on_batch(DCGAN_REAL, return_dict=True)["d_loss"]))
+    assert losses[-1] < losses[0], losses
+    assert int(gan.generator_optimizer.iterations) == int(gan.discriminator_optimizer.iterations) == 6
 
 
 @case
@@ -292,8 +364,9 @@ def simclr():
 
 @case
 def conv_layers():
+    # ConvBNAct trains in ResNet's stem and inside BottleneckBlock and InceptionBlock here.
     check_layer(layers.ConvBNAct, {"filters": 6, "kernel_size": 3, "dilation_rate": 2, "activation": "relu6"},
-                images((4, 8, 8, 3)), (4, 8, 8, 6))
+                images((4, 8, 8, 3)), (4, 8, 8, 6), train=False)
     check_layer(layers.ResidualBlock, {"filters": 8, "strides": 2, "shortcut": "zero_pad"},
                 images((4, 8, 8, 4)), (4, 4, 4, 8), train=False)
     check_layer(layers.BottleneckBlock, {"filters": 4, "strides": 2, "stride_on": "3x3"},
