@@ -3,7 +3,7 @@
 One tiny configuration per name in `TINY` (the registered structure, with small widths and inputs and, for the
 ResNets, one block per stage: depth repeats the same blocks, and the full depths are counted in
 tests/models/test_resnet.py); names whose tiny configurations build the same model (`SAME_AS`) are checked to
-build it and exported once. Batch norm's statistics are randomized, so a file that drops or misfolds them fails.
+build it and exported once, by this file or by the test named in `EXPORTED_BY`. Batch norm's statistics are randomized, so a file that drops or misfolds them fails.
 Models that `keras_nn.export` cannot take as they are (several inputs) are in
 `EXCLUDED` with the reason and the test that exports them instead. `test_every_registered_model_is_covered`
 fails when a model joins `list_models()` without joining one of the two tables.
@@ -102,12 +102,12 @@ TINY = {
     "lstm_language_model": (dict(SMALL_TOKENS, num_layers=1), tokens(7, 20)),
     "gru_language_model": (dict(SMALL_TOKENS, embedding_dim=5, tie_embeddings=True), tokens(7, 20)),
     "lstm_forecaster": (dict(input_shape=(7, 3), horizon=3, units=5, num_layers=2), sequences(7, 3)),
-    # The registered ViT/DeiT structure (and DeiT's drop path, off at inference) at 16x16 with patch 4, width 16;
-    # every precision of the small ViT and DeiT is in tests/models/test_vit_exports.py.
+    # The registered ViT/DeiT structure (and DeiT's drop path, off at inference) at 16x16 with patch 4, width 32,
+    # depth 2: tests/models/test_vit_exports.py's SMALL, where the ViT and the distilled DeiT export (EXPORTED_BY).
     **{
         name: (
-            dict(num_classes=3, input_shape=(16, 16, 3), patch_size=4, hidden_dim=16, depth=1, num_heads=2,
-                 mlp_dim=32),
+            dict(num_classes=5, input_shape=(16, 16, 3), patch_size=4, hidden_dim=32, depth=2, num_heads=2,
+                 mlp_dim=64),
             images(16, 16, 3),
         )
         for name in (
@@ -211,6 +211,13 @@ SAME_AS = {
     },
 }
 
+# Names exported with parity by a test that asserts more (randomized weights, every TFLite precision, the GELU
+# and Erf operators, SavedModel too) from `create_model(name, **TINY[name][0])`: name -> that test's file.
+EXPORTED_BY = {
+    "vit_tiny_patch16_224": "tests/models/test_vit_exports.py",
+    "deit_tiny_distilled_patch16_224": "tests/models/test_vit_exports.py",
+}
+
 # The quick run (`-m "not slow"`) exports one configuration of each kind of network: a plain CNN, a residual CNN,
 # an LSTM classifier, a GRU tagger, a Transformer decoder; the full run exports
 # every registered name (inception_v1 alone takes 20-57 s, TFLite conversion dominating).
@@ -227,6 +234,7 @@ def test_every_registered_model_is_covered():
     assert all(reason and where for _, reason, where in EXCLUDED.values())
     assert QUICK <= set(TINY) - set(SAME_AS)
     assert set(SAME_AS) <= set(TINY) and set(SAME_AS.values()) <= set(TINY) - set(SAME_AS)
+    assert set(EXPORTED_BY) <= set(TINY) - set(SAME_AS) - QUICK
 
 
 def tiny_config(name):
@@ -257,7 +265,7 @@ def onnx_node_domains(path):
 
 @pytest.mark.parametrize(
     "name",
-    [name if name in QUICK else pytest.param(name, marks=pytest.mark.slow) for name in sorted(set(TINY) - set(SAME_AS))],
+    [name if name in QUICK else pytest.param(name, marks=pytest.mark.slow) for name in sorted(set(TINY) - set(SAME_AS) - set(EXPORTED_BY))],
 )
 def test_model_exports_to_tflite_and_onnx_with_parity(tmp_path, name):
     arguments, inputs = TINY[name]
