@@ -243,6 +243,7 @@ def tiny_config(name):
     return config
 
 
+@pytest.mark.slow  # it stands for exports that run in the whole suite alone
 @pytest.mark.parametrize("name", sorted(SAME_AS))
 def test_names_sharing_a_tiny_model_build_the_same_one(name):
     assert tiny_config(name) == tiny_config(SAME_AS[name])
