@@ -9,6 +9,8 @@ Models that `keras_nn.export` cannot take as they are (several inputs) are in
 fails when a model joins `list_models()` without joining one of the two tables.
 """
 
+import functools
+
 import numpy as np
 import onnx
 import pytest
@@ -237,6 +239,7 @@ def test_every_registered_model_is_covered():
     assert set(EXPORTED_BY) <= set(TINY) - set(SAME_AS) - QUICK
 
 
+@functools.cache  # each shared model is built once for all the names that share it
 def tiny_config(name):
     config = keras_nn.create_model(name, **TINY[name][0]).get_config()
     config.pop("name")
