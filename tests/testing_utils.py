@@ -173,7 +173,7 @@ def run_model_test(
     """Runs every shared check on the model `build()` returns.
 
     Args:
-        build: a zero-argument callable returning a fresh model (called once, and once more under mixed_float16).
+        build: a zero-argument callable returning a fresh model (called once per check).
         inputs: a batch of inputs.
         expected_output_shape: the output shape for `inputs`, batch included.
         targets: training targets (default: random class ids for a softmax output, else random normals).
@@ -185,24 +185,18 @@ def run_model_test(
             large at initialization).
         mixed_precision_tolerance: how far mixed_float16 outputs may be from float32 ones, as a fraction of the
             largest float32 output magnitude.
-
-    Returns:
-        The first model `build()` gave (in the whole suite, the XLA check has trained it).
     """
     model = build()
     outputs = model(inputs, training=False)
     assert tuple(outputs.shape) == tuple(expected_output_shape), (
         f"output shape {tuple(outputs.shape)} != expected {tuple(expected_output_shape)}"
     )
-    # Each training check takes a model no other check has trained: the reloaded copy (a model of its own, with
-    # the untrained weights), then `model` itself once the mixed-precision check has read its weights. Building
-    # the large families takes seconds (Inception-v1: 1.3 s of CPU a build), so no check builds one it need not.
-    reloaded = check_serialization(model, inputs)
-    check_training_lowers_loss(reloaded, inputs, targets, loss, learning_rate=learning_rate)
+    check_serialization(model, inputs)
+    check_training_lowers_loss(build(), inputs, targets, loss, learning_rate=learning_rate)
     if run_mixed_precision_check:
         check_mixed_precision(build, inputs, targets, loss, reference=model, tolerance=mixed_precision_tolerance)
     if run_jit_compile_check and XLA_CHECKS:
-        check_training_lowers_loss(model, inputs, targets, loss, jit_compile=True, learning_rate=learning_rate)
+        check_training_lowers_loss(build(), inputs, targets, loss, jit_compile=True, learning_rate=learning_rate)
     return model
 
 
