@@ -147,6 +147,18 @@ def check_mixed_precision(build, inputs, targets=None, loss=None, reference=None
         keras.config.set_dtype_policy(previous)
 
 
+def randomize_batch_norm(model, seed=0):
+    """Sets every BatchNormalization's gamma, beta and moving statistics away from (1, 0, 0, 1), so that a file
+    or a runtime that missed or folded them wrongly shows in the outputs."""
+    rng = np.random.default_rng(seed)
+    for layer in model._flatten_layers(include_self=False):
+        if isinstance(layer, keras.layers.BatchNormalization):
+            n = layer.moving_mean.shape[0]
+            values = dict(gamma=rng.uniform(0.5, 1.5, n), beta=rng.normal(0, 0.1, n),
+                          moving_mean=rng.normal(0, 0.1, n), moving_variance=rng.uniform(0.5, 1.5, n))
+            layer.set_weights([values[weight.name] for weight in layer.weights])  # without gamma or beta too
+
+
 def run_model_test(
     build,
     inputs,

@@ -6,11 +6,12 @@ The exact GELU (Keras' "gelu", erf form, as timm and keras-hub) becomes TFLite's
 """
 
 import numpy as np
+import onnx
 import pytest
 from ai_edge_litert import schema_py_generated as tflite_schema
 
+import keras_nn
 from keras_nn.export import to_onnx, to_saved_model, to_tflite, verify
-from keras_nn.models import VisionTransformer
 
 RNG = np.random.default_rng(0)
 SMALL = dict(num_classes=5, input_shape=(16, 16, 3), patch_size=4, hidden_dim=32, depth=2, num_heads=2, mlp_dim=64)
@@ -32,9 +33,12 @@ def randomized(model, seed=1):
     return model
 
 
-@pytest.fixture(scope="module", params=[False, True], ids=["vit", "deit_distilled"])
+# The registered names at SMALL's size (the distilled DeiT keeps its drop path, off at inference):
+# tests/export/test_every_model_exports.py leaves their export to this file (its EXPORTED_BY).
+@pytest.fixture(scope="module", params=["vit_tiny_patch16_224", "deit_tiny_distilled_patch16_224"],
+                ids=["vit", "deit_distilled"])
 def model(request):
-    return randomized(VisionTransformer(**SMALL, distilled=request.param, classifier_activation="softmax"))
+    return randomized(keras_nn.create_model(request.param, **SMALL))
 
 
 def test_saved_model_and_onnx_parity(tmp_path, model):
@@ -44,6 +48,8 @@ def test_saved_model_and_onnx_parity(tmp_path, model):
     report = verify(model, to_onnx(model, tmp_path / "model.onnx"), IMAGES, reference=reference)
     assert report["max_abs_error"] < TOLERANCE[None] and report["repeat_max_abs_diff"] == 0.0, report
     assert report["operators"]["Erf"] == SMALL["depth"], report["operators"]  # the exact GELU, one per block
+    assert {node.domain for node in onnx.load(tmp_path / "model.onnx").graph.node} <= {"", "ai.onnx"}
+    assert report["top1_agreement"] == 1.0, report
 
 
 # The quick run converts float32 and int8 (3-4 s a file); float16 and dynamic range run in the full suite.
