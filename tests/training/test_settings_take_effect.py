@@ -56,23 +56,23 @@ def test_label_smoothing_reaches_the_loss(trained):
     assert float(loss(targets, probabilities)) == pytest.approx(expected, rel=1e-5)
 
 
-def test_xla_reaches_the_compiled_model():
+def _compiled_as_the_trainer_does(xla):
     # Compiled by the task as the trainer does, not trained: XLA compiling each step shape costs ~40 s on 2 cores.
-    config = load_recipe("digits_cnn", [*SETTINGS, "training.xla=true", "training.mixed_precision=false"])
+    config = load_recipe("digits_cnn", [*SETTINGS, f"training.xla={str(xla).lower()}", "training.mixed_precision=false"])
     task = create_task(config["task"])
     model = task.build_model(config, task.load_data(config))
     task.compile(model, config, steps_per_epoch=10)
-    assert model.jit_compile is True
+    return model
+
+
+def test_xla_reaches_the_compiled_model():
+    assert _compiled_as_the_trainer_does(xla=True).jit_compile is True
 
 
 def test_xla_off_stays_off_where_keras_would_choose_it(monkeypatch):
     # Keras's default jit_compile="auto" picks XLA on a machine with a GPU; stand in for one.
     monkeypatch.setattr(keras.Model, "_resolve_auto_jit_compile", lambda self: True)
-    config = load_recipe("digits_cnn", [*SETTINGS, "training.xla=false", "training.mixed_precision=false"])
-    task = create_task(config["task"])
-    model = task.build_model(config, task.load_data(config))
-    task.compile(model, config, steps_per_epoch=10)
-    assert model.jit_compile is False
+    assert _compiled_as_the_trainer_does(xla=False).jit_compile is False
 
 
 def test_steps_per_execution_and_mixed_precision_reach_the_model(trained):
