@@ -122,11 +122,11 @@ def _default_output(args, config):
 def _launch_workers(args):
     """`train --workers N`: checks the recipe's sections and starts the workers, without importing TensorFlow
     (each worker imports it; here it would only delay them by seconds). The workers check the task options."""
-    from keras_nn.config.recipe import apply_overrides, read_recipe_file, validate
+    from keras_nn.config.recipe import load_recipe_sections
     from keras_nn.runs.launch import check_worker_count, launch_workers
 
     check_worker_count(args.workers, args.strategy)
-    config = validate(apply_overrides(read_recipe_file(args.recipe), _overrides(args)))
+    config = load_recipe_sections(args.recipe, _overrides(args))
     check_worker_count(args.workers, config["training"]["strategy"])
     return launch_workers(_worker_arguments(args, _default_output(args, config)), args.workers)
 

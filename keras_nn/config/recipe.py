@@ -169,6 +169,15 @@ def apply_overrides(raw, overrides):
     return raw
 
 
+def load_recipe_sections(name_or_path, overrides=()):
+    """Reads a recipe by shipped name or YAML path, applies `--set` overrides and checks its sections
+    (`validate`); `task_options` is left to the task (`keras_nn.runs.load_recipe` resolves it too).
+
+    Needs no TensorFlow: `keras-nn train --workers N` checks a recipe with it before starting the workers.
+    """
+    return validate(apply_overrides(read_recipe_file(name_or_path), overrides))
+
+
 def recipe_names():
     """Names of the recipes that ship with keras-nn (the YAML files in recipes/)."""
     folder = importlib.resources.files("keras_nn.recipes")

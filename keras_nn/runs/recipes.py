@@ -3,7 +3,7 @@
 
 import yaml
 
-from keras_nn.config.recipe import apply_overrides, read_recipe_file
+from keras_nn.config.recipe import load_recipe_sections
 from keras_nn.config.recipe import validate as validate_recipe
 from keras_nn.training.tasks import resolve_task_options
 
@@ -19,7 +19,7 @@ def load_recipe(name_or_path, overrides=()):
     Example:
     >>> config = load_recipe("digits_cnn", ["training.epochs=3"])
     """
-    return resolve_recipe(apply_overrides(read_recipe_file(name_or_path), overrides))
+    return resolve_task_options(load_recipe_sections(name_or_path, overrides))
 
 
 def read_run_recipe(run):
