@@ -68,11 +68,15 @@ def backup_positions(backup_dir):
     The previous one is the backup before the latest, or `START` when the latest is the run's first backup (a
     fresh start trains it again); a folder with no backup has `[START]`.
     """
-    state = read_backup_state(backup_dir)
+    return _resume_positions(Path(backup_dir), read_backup_state(backup_dir))
+
+
+def _resume_positions(folder, state):
+    """`backup_positions` of the backup state already read from `folder`."""
     if state is None:
         return [START]
     previous = state.get("previous")
-    if previous is not None and not (Path(backup_dir) / previous.get("weights", "")).is_file():
+    if previous is not None and not (folder / previous.get("weights", "")).is_file():
         previous = None
     if previous is None and state.get("saves", 1) > 1:
         return [backup_position(state)]  # a backup before this one existed: its start is gone
@@ -90,10 +94,11 @@ def roll_back_backup(backup_dir, position):
     state = read_backup_state(folder)
     if backup_position(state) == tuple(position):
         return
-    if tuple(position) not in backup_positions(folder):
+    positions = _resume_positions(folder, state)
+    if tuple(position) not in positions:
         raise OutputDirError(
             f"--resume: {str(folder)!r} holds no backup at epoch {position[0]} step {position[1]} (it has "
-            f"{_positions_text(backup_positions(folder))}); start the run again in another --output directory"
+            f"{_positions_text(positions)}); start the run again in another --output directory"
         )
     previous = state.get("previous")
     if previous is None:
